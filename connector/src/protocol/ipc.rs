@@ -1,0 +1,271 @@
+//! Single Arrow IPC messages (one schema, or one record batch) in either framing (SPEC §3).
+//!
+//! Athena carries schemas and record batches as separate IPC messages, with no stream
+//! header or end-of-stream marker, so this module frames and unframes them itself and hands
+//! the flatbuffers to `arrow-ipc`.
+
+use std::collections::HashMap;
+use std::panic::{self, AssertUnwindSafe};
+use std::sync::{Arc, Once};
+
+use arrow::array::RecordBatch;
+use arrow::buffer::Buffer;
+use arrow::datatypes::{Schema, SchemaRef};
+use arrow::error::ArrowError;
+use arrow::ipc::reader::RecordBatchDecoder;
+use arrow::ipc::writer::{
+    write_message, DictionaryTracker, IpcDataGenerator, IpcWriteContext, IpcWriteOptions,
+};
+use arrow::ipc::{convert, root_as_message, MessageHeader, MetadataVersion};
+
+use super::version::Framing;
+
+const CONTINUATION: u32 = 0xFFFF_FFFF;
+
+fn options(framing: Framing) -> IpcWriteOptions {
+    let result = match framing {
+        Framing::Legacy => IpcWriteOptions::try_new(8, true, MetadataVersion::V4),
+        Framing::Modern => IpcWriteOptions::try_new(8, false, MetadataVersion::V5),
+    };
+    result.expect("8-byte alignment with V4 legacy or V5 modern framing is a valid combination")
+}
+
+/// Encodes `schema` as one schema message.
+pub fn encode_schema(schema: &Schema, framing: Framing) -> Result<Vec<u8>, ArrowError> {
+    let opts = options(framing);
+    let mut tracker = DictionaryTracker::new(false);
+    let encoded = IpcDataGenerator::default().schema_to_bytes_with_dictionary_tracker(
+        schema,
+        &mut tracker,
+        &opts,
+    );
+    let mut out = Vec::new();
+    write_message(&mut out, encoded, &opts)?;
+    Ok(out)
+}
+
+/// Encodes `batch` as one record-batch message (no schema).
+pub fn encode_batch(batch: &RecordBatch, framing: Framing) -> Result<Vec<u8>, ArrowError> {
+    let opts = options(framing);
+    let mut tracker = DictionaryTracker::new(false);
+    let (dictionaries, encoded) = IpcDataGenerator::default().encode(
+        batch,
+        &mut tracker,
+        &opts,
+        &mut IpcWriteContext::default(),
+    )?;
+    if !dictionaries.is_empty() {
+        return Err(ArrowError::InvalidArgumentError(
+            "dictionary-encoded columns cannot be sent to Athena".into(),
+        ));
+    }
+    let mut out = Vec::with_capacity(encoded.ipc_message.len() + encoded.arrow_data.len() + 16);
+    write_message(&mut out, encoded, &opts)?;
+    Ok(out)
+}
+
+/// Why bytes are not a usable IPC message.
+pub type DecodeError = String;
+
+/// Splits a framed message into its framing, flatbuffer metadata and the bytes after it.
+fn unframe(bytes: &[u8]) -> Result<(Framing, &[u8], &[u8]), DecodeError> {
+    let word = |at: usize| -> Result<u32, DecodeError> {
+        bytes
+            .get(at..at + 4)
+            .map(|b| u32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+            .ok_or_else(|| format!("truncated: {} bytes, no message length", bytes.len()))
+    };
+    let (framing, len, start) = match word(0)? {
+        CONTINUATION => (Framing::Modern, word(4)?, 8usize),
+        len => (Framing::Legacy, len, 4),
+    };
+    let len = usize::try_from(len as i32)
+        .map_err(|_| format!("negative metadata length {}", len as i32))?;
+    let end = start
+        .checked_add(len)
+        .filter(|end| *end <= bytes.len())
+        .ok_or_else(|| {
+            format!(
+                "truncated: metadata length {len} but only {} bytes follow",
+                bytes.len() - start
+            )
+        })?;
+    if len == 0 {
+        return Err("empty message (end-of-stream marker)".into());
+    }
+    Ok((framing, &bytes[start..end], &bytes[end..]))
+}
+
+/// Decodes one schema message.
+pub fn decode_schema(bytes: &[u8]) -> Result<(Schema, Framing), DecodeError> {
+    let (framing, meta, _) = unframe(bytes)?;
+    let message = root_as_message(meta).map_err(|e| format!("bad flatbuffer: {e}"))?;
+    check_version(message.version(), framing)?;
+    let fb = message.header_as_schema().ok_or_else(|| {
+        format!(
+            "expected a Schema message, found {}",
+            header_name(message.header_type())
+        )
+    })?;
+    let schema = guarded(|| convert::fb_to_schema(fb))?;
+    Ok((schema, framing))
+}
+
+/// Decodes one record-batch message against `schema`.
+pub fn decode_batch(
+    bytes: &[u8],
+    schema: &SchemaRef,
+) -> Result<(RecordBatch, Framing), DecodeError> {
+    let (framing, meta, rest) = unframe(bytes)?;
+    let message = root_as_message(meta).map_err(|e| format!("bad flatbuffer: {e}"))?;
+    let version = message.version();
+    check_version(version, framing)?;
+    let fb = message.header_as_record_batch().ok_or_else(|| {
+        format!(
+            "expected a RecordBatch message, found {}",
+            header_name(message.header_type())
+        )
+    })?;
+    let body_len = usize::try_from(message.bodyLength())
+        .map_err(|_| format!("negative body length {}", message.bodyLength()))?;
+    if rest.len() < body_len {
+        return Err(format!(
+            "truncated: body length {body_len} but only {} bytes follow the metadata",
+            rest.len()
+        ));
+    }
+    let body = Buffer::from(&rest[..body_len]);
+    let dictionaries = HashMap::new();
+    let batch = guarded(|| {
+        RecordBatchDecoder::try_new(&body, fb, Arc::clone(schema), &dictionaries, &version)
+            .and_then(|d| d.read_record_batch())
+    })?
+    .map_err(|e| e.to_string())?;
+    Ok((batch, framing))
+}
+
+fn check_version(version: MetadataVersion, framing: Framing) -> Result<(), DecodeError> {
+    match version {
+        MetadataVersion::V4 | MetadataVersion::V5 => Ok(()),
+        other => Err(format!(
+            "unsupported metadata version {other:?} ({framing:?} framing)"
+        )),
+    }
+}
+
+fn header_name(h: MessageHeader) -> String {
+    h.variant_name()
+        .map_or_else(|| format!("header {}", h.0), str::to_owned)
+}
+
+thread_local! {
+    static GUARDED: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// Runs arrow-ipc code that may panic on corrupt input (`convert::fb_to_schema` and the
+/// batch decoder assert on malformed flatbuffers) and turns the panic into an error, so
+/// that no request can crash the process. The panic hook stays silent for these panics
+/// only; every other panic is reported as usual.
+fn guarded<T>(f: impl FnOnce() -> T) -> Result<T, DecodeError> {
+    static HOOK: Once = Once::new();
+    HOOK.call_once(|| {
+        let previous = panic::take_hook();
+        panic::set_hook(Box::new(move |info| {
+            if !GUARDED.with(|g| g.get()) {
+                previous(info);
+            }
+        }));
+    });
+    let was = GUARDED.with(|g| g.replace(true));
+    let result = panic::catch_unwind(AssertUnwindSafe(f));
+    GUARDED.with(|g| g.set(was));
+    result.map_err(|payload| {
+        let what = payload
+            .downcast_ref::<String>()
+            .map(String::as_str)
+            .or_else(|| payload.downcast_ref::<&str>().copied())
+            .unwrap_or("malformed message");
+        format!("malformed message: {what}")
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use arrow::array::{Int32Array, StringArray};
+    use arrow::datatypes::{DataType, Field};
+
+    fn sample() -> RecordBatch {
+        let schema = Arc::new(Schema::new(vec![
+            Field::new("id", DataType::Int32, true),
+            Field::new("name", DataType::Utf8, true),
+        ]));
+        RecordBatch::try_new(
+            schema,
+            vec![
+                Arc::new(Int32Array::from(vec![Some(1), None, Some(3)])),
+                Arc::new(StringArray::from(vec![Some("a"), Some("b"), None])),
+            ],
+        )
+        .unwrap()
+    }
+
+    #[test]
+    fn both_framings_round_trip() {
+        let batch = sample();
+        for framing in [Framing::Legacy, Framing::Modern] {
+            let schema_bytes = encode_schema(&batch.schema(), framing).unwrap();
+            assert_eq!(schema_bytes.len() % 8, 0);
+            assert_eq!(schema_bytes[..4] == [0xFF; 4], framing == Framing::Modern);
+            let (schema, seen) = decode_schema(&schema_bytes).unwrap();
+            assert_eq!(seen, framing);
+            assert_eq!(&schema, batch.schema().as_ref());
+            let batch_bytes = encode_batch(&batch, framing).unwrap();
+            let (decoded, seen) = decode_batch(&batch_bytes, &Arc::new(schema)).unwrap();
+            assert_eq!(seen, framing);
+            assert_eq!(decoded, batch);
+        }
+    }
+
+    #[test]
+    fn truncated_and_garbage_inputs_are_errors() {
+        let batch = sample();
+        let bytes = encode_batch(&batch, Framing::Modern).unwrap();
+        for cut in [0, 3, 7, 20, bytes.len() - 1] {
+            let err = decode_batch(&bytes[..cut], &batch.schema()).unwrap_err();
+            assert!(
+                err.contains("truncated") || err.contains("flatbuffer"),
+                "{cut}: {err}"
+            );
+        }
+        assert_eq!(
+            decode_schema(&[0xFF, 0xFF, 0xFF, 0xFF, 0, 0, 0, 0]).unwrap_err(),
+            "empty message (end-of-stream marker)"
+        );
+        let schema_bytes = encode_schema(&batch.schema(), Framing::Legacy).unwrap();
+        assert!(decode_batch(&schema_bytes, &batch.schema())
+            .unwrap_err()
+            .starts_with("expected a RecordBatch message, found Schema"));
+    }
+
+    #[test]
+    fn every_single_byte_corruption_is_an_error_or_a_value_never_a_panic() {
+        let batch = sample();
+        let schema_bytes = encode_schema(&batch.schema(), Framing::Modern).unwrap();
+        let batch_bytes = encode_batch(&batch, Framing::Modern).unwrap();
+        for i in 0..schema_bytes.len() {
+            for v in [0x00, 0x7F, 0xFF] {
+                let mut b = schema_bytes.clone();
+                b[i] = v;
+                let _ = decode_schema(&b);
+            }
+        }
+        for i in 0..batch_bytes.len() {
+            for v in [0x00, 0x7F, 0xFF] {
+                let mut b = batch_bytes.clone();
+                b[i] = v;
+                let _ = decode_batch(&b, &batch.schema());
+            }
+        }
+    }
+}
