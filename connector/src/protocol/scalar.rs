@@ -161,17 +161,19 @@ impl Scalar {
             Scalar::Date32(v) => Arc::new(Date32Array::from(vec![*v])),
             Scalar::Date64(v) => Arc::new(Date64Array::from(vec![*v])),
             Scalar::Timestamp { value, unit, tz } => {
-                let a: ArrayRef = match unit {
-                    TimeUnit::Second => Arc::new(TimestampSecondArray::from(vec![*value])),
+                let tz = tz.clone();
+                match unit {
+                    TimeUnit::Second => Arc::new(TimestampSecondArray::from(vec![*value]).with_timezone_opt(tz)),
                     TimeUnit::Millisecond => {
-                        Arc::new(TimestampMillisecondArray::from(vec![*value]))
+                        Arc::new(TimestampMillisecondArray::from(vec![*value]).with_timezone_opt(tz))
                     }
                     TimeUnit::Microsecond => {
-                        Arc::new(TimestampMicrosecondArray::from(vec![*value]))
+                        Arc::new(TimestampMicrosecondArray::from(vec![*value]).with_timezone_opt(tz))
                     }
-                    TimeUnit::Nanosecond => Arc::new(TimestampNanosecondArray::from(vec![*value])),
-                };
-                arrow::compute::cast(&a, &DataType::Timestamp(*unit, tz.clone())).unwrap_or(a)
+                    TimeUnit::Nanosecond => {
+                        Arc::new(TimestampNanosecondArray::from(vec![*value]).with_timezone_opt(tz))
+                    }
+                }
             }
         }
     }

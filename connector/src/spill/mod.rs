@@ -1,0 +1,3 @@
+//! Spilling large results to S3 (SPEC §4).
+
+pub mod crypto;
