@@ -27,7 +27,10 @@ fn round_trip(relative: &str) -> Result<(), String> {
     let parsed = parse_message(&bytes).map_err(|e| format!("does not parse: {e}"))?;
     let version = parsed.detected.inferred();
     if version.get() != folder_version(relative) {
-        return Err(format!("inferred serde v{version}, folder says v{}", folder_version(relative)));
+        return Err(format!(
+            "inferred serde v{version}, folder says v{}",
+            folder_version(relative)
+        ));
     }
     let actual = parsed.message.to_json(version).map_err(|e| e.to_string())?;
     // Unknown trailing top-level members are ignored on read (forward compatibility).
@@ -82,7 +85,10 @@ fixtures! {
 
 /// Whatever else the folder holds (the hidden suite adds more) obeys the same rule.
 #[test]
-#[cfg_attr(not(shared_fixtures), ignore = "../shared/protocol/fixtures is absent: did not run")]
+#[cfg_attr(
+    not(shared_fixtures),
+    ignore = "../shared/protocol/fixtures is absent: did not run"
+)]
 fn every_fixture_in_the_folder_round_trips() {
     let all = all_fixtures();
     assert!(all.len() >= 21, "found only {} fixtures", all.len());
@@ -96,7 +102,10 @@ fn every_fixture_in_the_folder_round_trips() {
 /// Writing any fixture in any version and reading it back gives the same document, and every
 /// Arrow payload carries that version's framing.
 #[test]
-#[cfg_attr(not(shared_fixtures), ignore = "../shared/protocol/fixtures is absent: did not run")]
+#[cfg_attr(
+    not(shared_fixtures),
+    ignore = "../shared/protocol/fixtures is absent: did not run"
+)]
 fn every_fixture_is_stable_in_every_version() {
     for f in all_fixtures() {
         let parsed = parse_message(&fixture(&f)).unwrap();
@@ -142,9 +151,14 @@ fn range(from: i32, to: i32) -> Vec<Option<i32>> {
 }
 
 #[test]
-#[cfg_attr(not(shared_fixtures), ignore = "../shared/protocol/fixtures is absent: did not run")]
+#[cfg_attr(
+    not(shared_fixtures),
+    ignore = "../shared/protocol/fixtures is absent: did not run"
+)]
 fn read_records_response_rows_match_pyarrow() {
-    let Response::ReadRecords(r) = response("v2/ReadRecordsResponse.json") else { panic!() };
+    let Response::ReadRecords(r) = response("v2/ReadRecordsResponse.json") else {
+        panic!()
+    };
     assert_eq!(r.records.num_rows(), 10);
     assert_eq!(ints(&r.records.batch, "year"), range(2016, 2025));
     assert_eq!(ints(&r.records.batch, "month"), range(1, 10));
@@ -152,26 +166,54 @@ fn read_records_response_rows_match_pyarrow() {
 }
 
 #[test]
-#[cfg_attr(not(shared_fixtures), ignore = "../shared/protocol/fixtures is absent: did not run")]
+#[cfg_attr(
+    not(shared_fixtures),
+    ignore = "../shared/protocol/fixtures is absent: did not run"
+)]
 fn user_defined_function_payloads_match_pyarrow() {
-    let Request::UserDefinedFunction(r) = request("v2/UserDefinedFunctionRequest.json") else { panic!() };
+    let Request::UserDefinedFunction(r) = request("v2/UserDefinedFunctionRequest.json") else {
+        panic!()
+    };
     assert_eq!(ints(&r.input_records.batch, "factor1"), vec![Some(2)]);
     assert_eq!(ints(&r.input_records.batch, "factor2"), vec![Some(3)]);
     assert_eq!(r.output_schema.field(0).name(), "product");
-    assert_eq!((r.method_name.as_str(), r.function_type.as_str()), ("test-method", "SCALAR"));
-    let Response::UserDefinedFunction(r) = response("v2/UserDefinedFunctionResponse.json") else { panic!() };
-    assert_eq!(ints(&r.records.batch, "product"), (0..10).map(|i| Some(i * 2)).collect::<Vec<_>>());
+    assert_eq!(
+        (r.method_name.as_str(), r.function_type.as_str()),
+        ("test-method", "SCALAR")
+    );
+    let Response::UserDefinedFunction(r) = response("v2/UserDefinedFunctionResponse.json") else {
+        panic!()
+    };
+    assert_eq!(
+        ints(&r.records.batch, "product"),
+        (0..10).map(|i| Some(i * 2)).collect::<Vec<_>>()
+    );
 }
 
 #[test]
-#[cfg_attr(not(shared_fixtures), ignore = "../shared/protocol/fixtures is absent: did not run")]
+#[cfg_attr(
+    not(shared_fixtures),
+    ignore = "../shared/protocol/fixtures is absent: did not run"
+)]
 fn constraints_have_the_sdk_semantics() {
-    let Request::ReadRecords(r) = request("v4/ReadRecordsRequest.json") else { panic!() };
+    let Request::ReadRecords(r) = request("v4/ReadRecordsRequest.json") else {
+        panic!()
+    };
     let c = &r.constraints;
-    assert_eq!(c.summary.keys().collect::<Vec<_>>(), ["col4", "col5", "col3"]);
+    assert_eq!(
+        c.summary.keys().collect::<Vec<_>>(),
+        ["col4", "col5", "col3"]
+    );
     // col4: IS NULL OR NOT IN (1.1)
     let col4 = &c.summary["col4"];
-    assert!(matches!(col4, ValueSet::Equatable { white_list: false, null_allowed: true, .. }));
+    assert!(matches!(
+        col4,
+        ValueSet::Equatable {
+            white_list: false,
+            null_allowed: true,
+            ..
+        }
+    ));
     assert!(col4.contains(None).unwrap());
     assert!(!col4.contains(Some(&Scalar::Float64(1.1))).unwrap());
     assert!(col4.contains(Some(&Scalar::Float64(1.2))).unwrap());
@@ -182,11 +224,21 @@ fn constraints_have_the_sdk_semantics() {
     assert_eq!(col5.describe("col5"), "col5 IS NULL");
     // col3: > -10000.0, no nulls
     let col3 = &c.summary["col3"];
-    let ValueSet::SortedRange { arrow_type, ranges, null_allowed } = col3 else { panic!() };
+    let ValueSet::SortedRange {
+        arrow_type,
+        ranges,
+        null_allowed,
+    } = col3
+    else {
+        panic!()
+    };
     assert_eq!(arrow_type, &ArrowType::FloatingPoint(Precision::Double));
     assert!(!null_allowed);
     assert_eq!(ranges[0].low.bound, Bound::Above);
-    assert_eq!(ranges[0].low.value().unwrap(), Some(Scalar::Float64(-10000.0)));
+    assert_eq!(
+        ranges[0].low.value().unwrap(),
+        Some(Scalar::Float64(-10000.0))
+    );
     assert!(ranges[0].high.null_value);
     assert!(!col3.contains(Some(&Scalar::Float64(-10000.0))).unwrap());
     assert!(col3.contains(Some(&Scalar::Float64(-9999.5))).unwrap());
@@ -195,22 +247,42 @@ fn constraints_have_the_sdk_semantics() {
     // expression, order by, limit
     assert_eq!(c.expression.len(), 1);
     assert_eq!(c.expression[0].to_string(), "((col3 + 10) > col2)");
-    let order: Vec<(&str, SortDirection)> =
-        c.order_by.iter().map(|o| (o.column_name.as_str(), o.direction)).collect();
-    assert_eq!(order, [("col3", SortDirection::AscNullsFirst), ("col2", SortDirection::DescNullsFirst)]);
+    let order: Vec<(&str, SortDirection)> = c
+        .order_by
+        .iter()
+        .map(|o| (o.column_name.as_str(), o.direction))
+        .collect();
+    assert_eq!(
+        order,
+        [
+            ("col3", SortDirection::AscNullsFirst),
+            ("col2", SortDirection::DescNullsFirst)
+        ]
+    );
     assert_eq!((c.limit, c.limit()), (-1, None));
-    assert_eq!((r.max_block_size, r.max_inline_block_size), (100_000_000_000, 100_000_000_000));
+    assert_eq!(
+        (r.max_block_size, r.max_inline_block_size),
+        (100_000_000_000, 100_000_000_000)
+    );
     // The fixture's own quirk: queryId and catalogName values are swapped test data.
-    assert_eq!((r.header.query_id.as_str(), r.header.catalog_name.as_str()), ("test-catalog", "test-query-id"));
+    assert_eq!(
+        (r.header.query_id.as_str(), r.header.catalog_name.as_str()),
+        ("test-catalog", "test-query-id")
+    );
 }
 
 #[test]
-#[cfg_attr(not(shared_fixtures), ignore = "../shared/protocol/fixtures is absent: did not run")]
+#[cfg_attr(
+    not(shared_fixtures),
+    ignore = "../shared/protocol/fixtures is absent: did not run"
+)]
 fn framing_follows_the_folder() {
     let legacy = parse_message(&fixture("v2/GetTableResponse.json")).unwrap();
     assert!(legacy.detected.saw_legacy_framing());
     assert_eq!(legacy.response_version(), SerDeVersion::V2);
-    let Message::Response(Response::GetTable(t)) = legacy.message else { panic!() };
+    let Message::Response(Response::GetTable(t)) = legacy.message else {
+        panic!()
+    };
     assert_eq!(t.partition_columns, ["year", "month", "day"]);
     assert_eq!(t.schema.field(3).data_type(), &DataType::Utf8);
     let modern = parse_message(&fixture("v4/ReadRecordsRequest.json")).unwrap();
@@ -220,7 +292,10 @@ fn framing_follows_the_folder() {
 
 /// The spill vectors decrypt to the fixture's record batch (SPEC §4.6).
 #[test]
-#[cfg_attr(not(shared_fixtures), ignore = "../shared/protocol/fixtures is absent: did not run")]
+#[cfg_attr(
+    not(shared_fixtures),
+    ignore = "../shared/protocol/fixtures is absent: did not run"
+)]
 fn spill_vectors_decrypt_to_the_record_batch() {
     let doc: Value = serde_json::from_slice(&fixture("spill_aes_gcm_vectors.json")).unwrap();
     let b64 = |v: &Value| BASE64.decode(v.as_str().unwrap()).unwrap();
@@ -231,7 +306,10 @@ fn spill_vectors_decrypt_to_the_record_batch() {
     let vectors = doc["vectors"].as_array().unwrap();
     assert_eq!(vectors.len(), 2);
     for v in vectors {
-        let key = EncryptionKey { key: b64(&v["key_b64"]), nonce: b64(&v["nonce_b64"]) };
+        let key = EncryptionKey {
+            key: b64(&v["key_b64"]),
+            nonce: b64(&v["nonce_b64"]),
+        };
         let crypto = BlockCrypto::new(&key).unwrap();
         let sealed = b64(&v["ciphertext_b64"]);
         assert_eq!(sealed.len() as u64, v["ciphertext_len"].as_u64().unwrap());

@@ -129,7 +129,7 @@ impl ArrowType {
                     "Union types are not supported (the Java SDK cannot read them back either)",
                 ))
             }
-            other => return Err(node.error(super::Problem::UnknownType(other.to_owned()))),
+            other => return Err(node.unknown_type(other)),
         })
     }
 

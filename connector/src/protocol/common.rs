@@ -105,7 +105,7 @@ impl SpillLocation {
                 key: node.string("key")?,
                 directory: node.bool("directory")?,
             }),
-            other => Err(node.error(Problem::UnknownType(other.to_owned()))),
+            other => Err(node.unknown_type(other)),
         }
     }
 

@@ -226,7 +226,7 @@ impl ValueSet {
                 all: node.bool("all")?,
                 null_allowed: node.bool("nullAllowed")?,
             }),
-            other => Err(node.error(super::Problem::UnknownType(other.to_owned()))),
+            other => Err(node.unknown_type(other)),
         }
     }
 
@@ -345,6 +345,11 @@ impl Marker {
             null_value: node.bool("nullValue")?,
         };
         if !marker.null_value {
+            if marker.value_block.num_rows() == 0 {
+                return Err(node.invalid(
+                    "a bounded marker (nullValue false) has no value: its valueBlock is empty",
+                ));
+            }
             match marker.value() {
                 Ok(Some(_)) => {}
                 Ok(None) => return Err(node.invalid("a bounded marker's value is null")),
@@ -513,7 +518,7 @@ impl Expression {
                 function_name: node.field("functionName", |n| n.string("functionName"))?,
                 arguments: node.field("arguments", |n| n.map_array(Expression::read))?,
             }),
-            other => Err(node.error(super::Problem::UnknownType(other.to_owned()))),
+            other => Err(node.unknown_type(other)),
         }
     }
 

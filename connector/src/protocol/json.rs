@@ -55,6 +55,14 @@ impl<'a> Node<'a> {
         ProtocolError::at(self.path.render(), problem)
     }
 
+    /// An `@type` this object cannot be; the error points at the `@type` member.
+    pub fn unknown_type(&self, tag: &str) -> ProtocolError {
+        ProtocolError::at(
+            Path::Key(self.path, "@type").render(),
+            Problem::UnknownType(tag.to_owned()),
+        )
+    }
+
     pub fn invalid(&self, why: impl Into<String>) -> ProtocolError {
         self.error(Problem::Invalid(why.into()))
     }

@@ -89,7 +89,7 @@ pub fn parse_message(bytes: &[u8]) -> Result<Parsed<Message>> {
         if let Some(r) = Response::read(tag, node)? {
             return Ok(Message::Response(r));
         }
-        Err(unknown_type(node, tag))
+        Err(node.unknown_type(tag))
     })
 }
 
@@ -97,7 +97,7 @@ pub fn parse_message(bytes: &[u8]) -> Result<Parsed<Message>> {
 pub fn parse_request(bytes: &[u8]) -> Result<Parsed<Request>> {
     with_root(bytes, |node| {
         let tag = node.type_tag()?;
-        Request::read(tag, node)?.ok_or_else(|| unknown_type(node, tag))
+        Request::read(tag, node)?.ok_or_else(|| node.unknown_type(tag))
     })
 }
 
@@ -105,13 +105,8 @@ pub fn parse_request(bytes: &[u8]) -> Result<Parsed<Request>> {
 pub fn parse_response(bytes: &[u8]) -> Result<Parsed<Response>> {
     with_root(bytes, |node| {
         let tag = node.type_tag()?;
-        Response::read(tag, node)?.ok_or_else(|| unknown_type(node, tag))
+        Response::read(tag, node)?.ok_or_else(|| node.unknown_type(tag))
     })
-}
-
-fn unknown_type(node: Node<'_>, tag: &str) -> ProtocolError {
-    let path = Path::Key(node.path, "@type");
-    ProtocolError::at(path.render(), Problem::UnknownType(tag.to_owned()))
 }
 
 impl Request {

@@ -163,13 +163,15 @@ impl Scalar {
             Scalar::Timestamp { value, unit, tz } => {
                 let tz = tz.clone();
                 match unit {
-                    TimeUnit::Second => Arc::new(TimestampSecondArray::from(vec![*value]).with_timezone_opt(tz)),
-                    TimeUnit::Millisecond => {
-                        Arc::new(TimestampMillisecondArray::from(vec![*value]).with_timezone_opt(tz))
+                    TimeUnit::Second => {
+                        Arc::new(TimestampSecondArray::from(vec![*value]).with_timezone_opt(tz))
                     }
-                    TimeUnit::Microsecond => {
-                        Arc::new(TimestampMicrosecondArray::from(vec![*value]).with_timezone_opt(tz))
-                    }
+                    TimeUnit::Millisecond => Arc::new(
+                        TimestampMillisecondArray::from(vec![*value]).with_timezone_opt(tz),
+                    ),
+                    TimeUnit::Microsecond => Arc::new(
+                        TimestampMicrosecondArray::from(vec![*value]).with_timezone_opt(tz),
+                    ),
                     TimeUnit::Nanosecond => {
                         Arc::new(TimestampNanosecondArray::from(vec![*value]).with_timezone_opt(tz))
                     }

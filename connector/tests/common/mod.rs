@@ -27,9 +27,18 @@ pub fn all_fixtures() -> Vec<String> {
             if path.is_dir() {
                 stack.push(path);
             } else if path.extension().is_some_and(|e| e == "json")
-                && !path.file_name().unwrap().to_string_lossy().starts_with("spill_")
+                && !path
+                    .file_name()
+                    .unwrap()
+                    .to_string_lossy()
+                    .starts_with("spill_")
             {
-                out.push(path.strip_prefix(fixtures_dir()).unwrap().to_string_lossy().into_owned());
+                out.push(
+                    path.strip_prefix(fixtures_dir())
+                        .unwrap()
+                        .to_string_lossy()
+                        .into_owned(),
+                );
             }
         }
     }
@@ -64,7 +73,10 @@ fn walk(expected: &Value, actual: &Value, path: &str, out: &mut Vec<String>) {
                 out.push(format!("{path}: members {ek:?}, found {ak:?}"));
                 return;
             }
-            let schema = e.get("schema").and_then(Value::as_str).zip(a.get("schema").and_then(Value::as_str));
+            let schema = e
+                .get("schema")
+                .and_then(Value::as_str)
+                .zip(a.get("schema").and_then(Value::as_str));
             for (k, ev) in e {
                 let av = &a[k];
                 let p = format!("{path}.{k}");
@@ -95,7 +107,13 @@ fn walk(expected: &Value, actual: &Value, path: &str, out: &mut Vec<String>) {
 }
 
 /// Decodes a schema string: the schema, its framing and the message's metadata version.
-pub fn schema_of(b64: &str) -> (arrow::datatypes::Schema, Framing, arrow::ipc::MetadataVersion) {
+pub fn schema_of(
+    b64: &str,
+) -> (
+    arrow::datatypes::Schema,
+    Framing,
+    arrow::ipc::MetadataVersion,
+) {
     let bytes = BASE64.decode(b64).expect("base64");
     let (schema, framing) = ipc::decode_schema(&bytes).expect("schema message");
     (schema, framing, metadata_version(&bytes))
@@ -103,7 +121,9 @@ pub fn schema_of(b64: &str) -> (arrow::datatypes::Schema, Framing, arrow::ipc::M
 
 pub fn metadata_version(bytes: &[u8]) -> arrow::ipc::MetadataVersion {
     let start = if bytes[..4] == [0xFF; 4] { 8 } else { 4 };
-    arrow::ipc::root_as_message(&bytes[start..]).expect("message").version()
+    arrow::ipc::root_as_message(&bytes[start..])
+        .expect("message")
+        .version()
 }
 
 fn compare_schema(expected: &str, actual: &str, path: &str, out: &mut Vec<String>) {

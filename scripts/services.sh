@@ -1,0 +1,70 @@
+#!/usr/bin/env bash
+# Makes sure what the tests need is installed and running, and reuses whatever already is:
+#   PostgreSQL on 127.0.0.1:5432 and MariaDB on 127.0.0.1:3306, each with a test user
+#   athena/athena owning database athena_test, and a Python venv (.venv) with moto[server]
+#   (the AWS API stand-in the tests start on a free port of their own).
+# Debian, as root. Idempotent: a second run only checks.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+log() { printf '[services] %s\n' "$*" >&2; }
+apt_updated=
+apt_install() {
+  if [ -z "$apt_updated" ]; then apt-get update -qq; apt_updated=1; fi
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$@" >/dev/null
+}
+wait_for() { # wait_for NAME COMMAND...
+  local name=$1; shift
+  for _ in $(seq 1 60); do "$@" >/dev/null 2>&1 && return 0; sleep 0.5; done
+  log "$name did not become ready"; return 1
+}
+
+# --- PostgreSQL ---------------------------------------------------------------------------
+if ! command -v pg_ctlcluster >/dev/null; then
+  log "installing PostgreSQL"; apt_install postgresql
+fi
+if ! pg_isready -q -h 127.0.0.1 -p 5432; then
+  version=$(ls /etc/postgresql | sort -V | tail -n 1)
+  log "starting PostgreSQL $version"
+  pg_ctlcluster --skip-systemctl-redirect "$version" main start
+  wait_for PostgreSQL pg_isready -q -h 127.0.0.1 -p 5432
+fi
+runuser -u postgres -- psql -q -v ON_ERROR_STOP=1 postgres <<'SQL'
+DO $$ BEGIN
+  IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'athena') THEN
+    CREATE ROLE athena LOGIN SUPERUSER PASSWORD 'athena';
+  END IF;
+END $$;
+SQL
+if ! runuser -u postgres -- psql -tAc "SELECT 1 FROM pg_database WHERE datname = 'athena_test'" postgres | grep -q 1; then
+  runuser -u postgres -- createdb -O athena athena_test
+fi
+log "PostgreSQL ready on 127.0.0.1:5432"
+
+# --- MariaDB ------------------------------------------------------------------------------
+if ! command -v mariadbd >/dev/null; then
+  log "installing MariaDB"; apt_install mariadb-server
+fi
+if ! mariadb-admin ping -h 127.0.0.1 -P 3306 --silent >/dev/null 2>&1; then
+  log "starting MariaDB"
+  install -d -o mysql -g mysql /run/mysqld
+  [ -d /var/lib/mysql/mysql ] || mariadb-install-db --user=mysql >/dev/null
+  start-stop-daemon --start --oknodo --background --exec /usr/sbin/mariadbd -- --user=mysql --bind-address=127.0.0.1
+  wait_for MariaDB mariadb-admin ping -h 127.0.0.1 -P 3306 --silent
+fi
+mariadb -uroot <<'SQL'
+CREATE DATABASE IF NOT EXISTS athena_test;
+CREATE USER IF NOT EXISTS 'athena'@'%' IDENTIFIED BY 'athena';
+CREATE USER IF NOT EXISTS 'athena'@'localhost' IDENTIFIED BY 'athena';
+GRANT ALL PRIVILEGES ON *.* TO 'athena'@'%' WITH GRANT OPTION;
+GRANT ALL PRIVILEGES ON *.* TO 'athena'@'localhost' WITH GRANT OPTION;
+SQL
+log "MariaDB ready on 127.0.0.1:3306"
+
+# --- moto (AWS APIs) ----------------------------------------------------------------------
+if [ ! -x .venv/bin/moto_server ]; then
+  log "installing moto[server] into .venv"
+  python3 -m venv .venv
+  .venv/bin/pip install -q --disable-pip-version-check 'moto[server]'
+fi
+log "moto server available at .venv/bin/moto_server"

@@ -1,0 +1,10 @@
+#!/usr/bin/env bash
+# Runs every test: installs and starts what the tests need (scripts/services.sh), then the
+# whole workspace's tests against the real PostgreSQL, MariaDB and moto.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+scripts/services.sh
+export ATHENA_TEST_POSTGRES="postgres://athena:athena@127.0.0.1:5432/athena_test"
+export ATHENA_TEST_MYSQL="mysql://athena:athena@127.0.0.1:3306/athena_test"
+export ATHENA_TEST_MOTO="$PWD/.venv/bin/moto_server"
+cargo test --workspace "$@"
