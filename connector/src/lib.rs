@@ -1,2 +1,9 @@
+//! An Athena Query Federation connector for relational databases.
+
+pub mod config;
+pub mod handler;
 pub mod protocol;
+pub mod secrets;
+pub mod source;
 pub mod spill;
+pub mod sql;

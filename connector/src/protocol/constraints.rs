@@ -6,6 +6,10 @@
 
 use std::cmp::Ordering;
 use std::fmt;
+use std::sync::Arc;
+
+use arrow::array::{ArrayRef, RecordBatch};
+use arrow::datatypes::{DataType, Field, Schema};
 
 use indexmap::IndexMap;
 use serde_json::Value;
@@ -300,6 +304,121 @@ impl ValueSet {
             1 => terms.remove(0),
             _ => format!("({})", terms.join(" OR ")),
         }
+    }
+}
+
+/// A value block: one nullable column `col1` of `data_type` holding `values`.
+pub fn value_block(data_type: &DataType, values: &[Scalar]) -> Result<Block, String> {
+    let schema = Arc::new(Schema::new(vec![Field::new(
+        "col1",
+        data_type.clone(),
+        true,
+    )]));
+    let column = if values.is_empty() {
+        arrow::array::new_empty_array(data_type)
+    } else {
+        let arrays: Vec<ArrayRef> = values.iter().map(Scalar::to_array).collect();
+        let refs: Vec<&dyn arrow::array::Array> = arrays.iter().map(|a| a.as_ref()).collect();
+        let joined = arrow::compute::concat(&refs).map_err(|e| e.to_string())?;
+        if joined.data_type() != data_type {
+            return Err(format!(
+                "values of type {} in a {data_type} block",
+                joined.data_type()
+            ));
+        }
+        joined
+    };
+    RecordBatch::try_new(schema, vec![column])
+        .map(|b| Block::new("athena-fed", b))
+        .map_err(|e| e.to_string())
+}
+
+impl Marker {
+    /// A marker at `value`.
+    pub fn at(value: Scalar, bound: Bound) -> Marker {
+        let block = value_block(&value.data_type(), std::slice::from_ref(&value))
+            .expect("a scalar forms a one-row block of its own type");
+        Marker {
+            value_block: block,
+            bound,
+            null_value: false,
+        }
+    }
+
+    /// −∞ (as a low marker, bound ABOVE) or +∞ (as a high marker, bound BELOW).
+    pub fn unbounded(data_type: &DataType, bound: Bound) -> Marker {
+        let block = value_block(data_type, &[]).expect("an empty block of any type");
+        Marker {
+            value_block: block,
+            bound,
+            null_value: true,
+        }
+    }
+}
+
+impl Range {
+    /// `low <op> x <op> high`; `None` ends are unbounded; `bool`s say inclusive.
+    pub fn between(
+        data_type: &DataType,
+        low: Option<(Scalar, bool)>,
+        high: Option<(Scalar, bool)>,
+    ) -> Range {
+        Range {
+            low: match low {
+                Some((v, inclusive)) => Marker::at(
+                    v,
+                    if inclusive {
+                        Bound::Exactly
+                    } else {
+                        Bound::Above
+                    },
+                ),
+                None => Marker::unbounded(data_type, Bound::Above),
+            },
+            high: match high {
+                Some((v, inclusive)) => Marker::at(
+                    v,
+                    if inclusive {
+                        Bound::Exactly
+                    } else {
+                        Bound::Below
+                    },
+                ),
+                None => Marker::unbounded(data_type, Bound::Below),
+            },
+        }
+    }
+
+    /// `x = value`.
+    pub fn equal(value: Scalar) -> Range {
+        Range {
+            low: Marker::at(value.clone(), Bound::Exactly),
+            high: Marker::at(value, Bound::Exactly),
+        }
+    }
+}
+
+impl ValueSet {
+    pub fn ranges(data_type: &DataType, ranges: Vec<Range>, null_allowed: bool) -> ValueSet {
+        ValueSet::SortedRange {
+            arrow_type: ArrowType::from_data_type(data_type).unwrap_or(ArrowType::Null),
+            ranges,
+            null_allowed,
+        }
+    }
+
+    /// `IN (values)` (`white_list`) or `NOT IN (values)`.
+    pub fn values(
+        data_type: &DataType,
+        values: &[Scalar],
+        white_list: bool,
+        null_allowed: bool,
+    ) -> Result<ValueSet, String> {
+        Ok(ValueSet::Equatable {
+            values: value_block(data_type, values)?,
+            white_list,
+            null_allowed,
+        })
     }
 }
 

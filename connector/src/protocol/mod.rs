@@ -23,8 +23,8 @@ pub use arrow_type::{ArrowType, DateUnit, IntervalKind, Precision, Unit};
 pub use block::Block;
 pub use common::{EncryptionKey, FederatedIdentity, SpillLocation, Split, TableName};
 pub use constraints::{
-    Bound, Constraints, Expression, Marker, OrderByField, QueryPlan, Range, SortDirection,
-    StandardFunction, ValueSet, NO_LIMIT,
+    value_block, Bound, Constraints, Expression, Marker, OrderByField, QueryPlan, Range,
+    SortDirection, StandardFunction, ValueSet, NO_LIMIT,
 };
 pub use error::{Problem, ProtocolError, Result};
 pub use function_error::{FunctionError, StackFrame, CONNECTOR_EXCEPTION, THROTTLE_EXCEPTION};

@@ -97,17 +97,27 @@ mod tests {
         let mut sealed = c.encrypt(b"arrow block");
         sealed[0] ^= 1;
         assert_eq!(c.decrypt(&sealed), Err(CryptoError::Authentication));
-        assert_eq!(BlockCrypto::new(&key(24)).err(), Some(CryptoError::KeyLength(24)));
+        assert_eq!(
+            BlockCrypto::new(&key(24)).err(),
+            Some(CryptoError::KeyLength(24))
+        );
         let mut k = key(16);
         k.nonce.pop();
-        assert_eq!(BlockCrypto::new(&k).err(), Some(CryptoError::NonceLength(11)));
+        assert_eq!(
+            BlockCrypto::new(&k).err(),
+            Some(CryptoError::NonceLength(11))
+        );
     }
 
     /// Own vector, computed once with Python's `cryptography` (AESGCM(key).encrypt(nonce, b"athena", None)).
     #[test]
     fn matches_an_independent_implementation() {
         let c = BlockCrypto::new(&key(32)).unwrap();
-        let hex: String = c.encrypt(b"athena").iter().map(|b| format!("{b:02x}")).collect();
+        let hex: String = c
+            .encrypt(b"athena")
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect();
         assert_eq!(hex, EXPECTED_ATHENA_HEX);
     }
 

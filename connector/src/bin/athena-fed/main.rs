@@ -1,9 +1,12 @@
 //! `athena-fed`: the connector's command-line companion.
 //!
-//! `decode` reads any federation message and prints it re-serialized or explained.
+//! `decode` reads any federation message and prints it re-serialized or explained;
+//! `invoke` handles one request exactly as the Lambda would; `sql` prints the statement a
+//! ReadRecordsRequest would run.
 
 mod decode;
 mod explain;
+mod invoke;
 
 use std::io::Read;
 use std::path::PathBuf;
@@ -36,10 +39,33 @@ enum Command {
         /// The message; `-` or nothing reads standard input.
         file: Option<PathBuf>,
     },
+    /// Handle one request JSON as the Lambda would (configuration from the environment:
+    /// `default`, `<catalog>_connection_string`, `spill_bucket`, …) and print the response.
+    Invoke {
+        /// The request; `-` or nothing reads standard input.
+        file: Option<PathBuf>,
+    },
+    /// Print the SQL and parameters a ReadRecordsRequest would run.
+    Sql {
+        /// The request; `-` or nothing reads standard input.
+        file: Option<PathBuf>,
+    },
 }
 
 /// Input that cannot be used: exit status 2 and one `error:` line.
 pub struct UsageError(pub String);
+
+/// A failure of the connector itself: exit status 1 and one `error:` line.
+pub enum Failure {
+    Usage(UsageError),
+    Connector(String),
+}
+
+impl From<UsageError> for Failure {
+    fn from(e: UsageError) -> Failure {
+        Failure::Usage(e)
+    }
+}
 
 fn read_input(file: Option<&PathBuf>) -> Result<Vec<u8>, UsageError> {
     match file {
@@ -55,25 +81,44 @@ fn read_input(file: Option<&PathBuf>) -> Result<Vec<u8>, UsageError> {
     }
 }
 
-fn main() -> ExitCode {
+#[tokio::main]
+async fn main() -> ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "warn".into()),
+        )
+        .with_writer(std::io::stderr)
+        .init();
     let cli = Cli::parse();
-    let result = match cli.command {
+    let result: Result<String, Failure> = match cli.command {
         Command::Decode {
             serde_version,
             explain,
             file,
-        } => {
-            read_input(file.as_ref()).and_then(|bytes| decode::run(&bytes, serde_version, explain))
-        }
+        } => read_input(file.as_ref())
+            .and_then(|bytes| decode::run(&bytes, serde_version, explain))
+            .map_err(Failure::from),
+        Command::Invoke { file } => match read_input(file.as_ref()) {
+            Ok(bytes) => invoke::invoke(&bytes).await,
+            Err(e) => Err(e.into()),
+        },
+        Command::Sql { file } => match read_input(file.as_ref()) {
+            Ok(bytes) => invoke::sql(&bytes).await,
+            Err(e) => Err(e.into()),
+        },
     };
     match result {
         Ok(output) => {
             print!("{output}");
             ExitCode::SUCCESS
         }
-        Err(UsageError(message)) => {
+        Err(Failure::Usage(UsageError(message))) => {
             eprintln!("error: {}", message.replace('\n', " "));
             ExitCode::from(2)
+        }
+        Err(Failure::Connector(message)) => {
+            eprintln!("error: {}", message.replace('\n', " "));
+            ExitCode::from(1)
         }
     }
 }

@@ -1,0 +1,505 @@
+//! JDBC URLs of the four engines, in every form Glue and the official connectors accept,
+//! plus `sqlite://PATH` for the embedded engine. Also used by provisioning.
+
+use std::fmt;
+
+use indexmap::IndexMap;
+
+/// A database engine.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Engine {
+    Postgres,
+    MySql,
+    SqlServer,
+    Oracle,
+    Sqlite,
+}
+
+impl Engine {
+    pub fn default_port(self) -> Option<u16> {
+        match self {
+            Engine::Postgres => Some(5432),
+            Engine::MySql => Some(3306),
+            Engine::SqlServer => Some(1433),
+            Engine::Oracle => Some(1521),
+            Engine::Sqlite => None,
+        }
+    }
+
+    /// The name used as connection-string prefix and Ping `sourceType`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Engine::Postgres => "postgres",
+            Engine::MySql => "mysql",
+            Engine::SqlServer => "sqlserver",
+            Engine::Oracle => "oracle",
+            Engine::Sqlite => "sqlite",
+        }
+    }
+}
+
+impl fmt::Display for Engine {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// A password that never reaches a log line or error message.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Password(String);
+
+impl Password {
+    pub fn new(p: impl Into<String>) -> Password {
+        Password(p.into())
+    }
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Password {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("<redacted>")
+    }
+}
+
+/// How to use TLS, mapped from `sslmode` / `useSSL` / `sslMode` / `encrypt` parameters.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum TlsMode {
+    Disable,
+    /// TLS if the server offers it (the drivers' default).
+    #[default]
+    Prefer,
+    Require,
+    VerifyCa,
+    VerifyFull,
+}
+
+/// A parsed JDBC URL (secret references already removed).
+#[derive(Debug, Clone, PartialEq)]
+pub struct JdbcUrl {
+    pub engine: Engine,
+    /// Host name or address; IPv6 without brackets. For SQLite: the file path.
+    pub host: String,
+    pub port: Option<u16>,
+    /// Database (PostgreSQL, MySQL, SQL Server) or service name / SID (Oracle).
+    pub database: Option<String>,
+    pub user: Option<String>,
+    pub password: Option<Password>,
+    pub tls: TlsMode,
+    /// Remaining parameters, as written.
+    pub params: IndexMap<String, String>,
+}
+
+#[derive(Debug, thiserror::Error, PartialEq, Clone)]
+pub enum UrlError {
+    #[error("unsupported JDBC URL (expected jdbc:postgresql://, jdbc:mysql://, jdbc:mariadb://, jdbc:sqlserver:// or jdbc:oracle:thin:@...): {0}")]
+    Unsupported(String),
+    #[error("JDBC URL has no host: {0}")]
+    NoHost(String),
+    #[error("invalid port \"{port}\" in JDBC URL {url}")]
+    Port { port: String, url: String },
+    #[error("invalid value \"{value}\" for parameter {name}")]
+    Param { name: String, value: String },
+}
+
+impl JdbcUrl {
+    pub fn port_or_default(&self) -> u16 {
+        self.port.or(self.engine.default_port()).unwrap_or(0)
+    }
+
+    /// Parses a JDBC URL. Credentials embedded as parameters (`user`, `password`) are
+    /// taken out of `params`. The URL text is never echoed in errors when it may hold a
+    /// password: callers pass [`redact`]ed text to error messages.
+    pub fn parse(url: &str) -> Result<JdbcUrl, UrlError> {
+        let shown = redact(url);
+        let lower = url.to_ascii_lowercase();
+        if let Some(rest) = strip(&lower, url, "jdbc:postgresql://") {
+            Self::parse_slash_style(Engine::Postgres, rest, '?', '&', &shown)
+        } else if let Some(rest) =
+            strip(&lower, url, "jdbc:mysql://").or_else(|| strip(&lower, url, "jdbc:mariadb://"))
+        {
+            Self::parse_slash_style(Engine::MySql, rest, '?', '&', &shown)
+        } else if let Some(rest) = strip(&lower, url, "jdbc:sqlserver://") {
+            Self::parse_sqlserver(rest, &shown)
+        } else if let Some(rest) = strip(&lower, url, "jdbc:oracle:thin:") {
+            Self::parse_oracle(rest, &shown)
+        } else {
+            Err(UrlError::Unsupported(shown))
+        }
+    }
+
+    /// `host[:port][/database][?k=v&k=v]` (PostgreSQL, MySQL).
+    fn parse_slash_style(
+        engine: Engine,
+        rest: &str,
+        query: char,
+        sep: char,
+        shown: &str,
+    ) -> Result<JdbcUrl, UrlError> {
+        let (location, params) = rest.split_once(query).unwrap_or((rest, ""));
+        let (authority, database) = location.split_once('/').unwrap_or((location, ""));
+        // Multi-host URLs (failover lists): the first host is the primary.
+        let authority = authority.split(',').next().unwrap_or_default();
+        let (host, port) = host_port(authority, shown)?;
+        let mut url = JdbcUrl {
+            engine,
+            host,
+            port,
+            database: non_empty(database),
+            user: None,
+            password: None,
+            tls: TlsMode::default(),
+            params: parse_params(params, sep),
+        };
+        url.take_common_params()?;
+        Ok(url)
+    }
+
+    /// `host[\instance][:port][;databaseName=db;k=v...]`.
+    fn parse_sqlserver(rest: &str, shown: &str) -> Result<JdbcUrl, UrlError> {
+        let (authority, params) = rest.split_once(';').unwrap_or((rest, ""));
+        let mut params = parse_params(params, ';');
+        let (authority, instance) = match authority.split_once('\\') {
+            Some((h, i)) => (h.to_owned(), Some(i.to_owned())),
+            None => (authority.to_owned(), None),
+        };
+        // `host\instance:port` keeps the port after the instance.
+        let (authority, instance) = match instance {
+            Some(i) => match i.split_once(':') {
+                Some((name, port)) => (format!("{authority}:{port}"), Some(name.to_owned())),
+                None => (authority, Some(i)),
+            },
+            None => (authority, None),
+        };
+        let (host, port) = host_port(&authority, shown)?;
+        if let Some(i) = instance {
+            params.insert("instanceName".into(), i);
+        }
+        let database = ["databaseName", "database"]
+            .iter()
+            .find_map(|k| take_ci(&mut params, k));
+        let mut url = JdbcUrl {
+            engine: Engine::SqlServer,
+            host,
+            port,
+            database,
+            user: None,
+            password: None,
+            tls: TlsMode::default(),
+            params,
+        };
+        url.take_common_params()?;
+        Ok(url)
+    }
+
+    /// `[user/password]@//host:port/service`, `@host:port:SID`, `@host:port/service`,
+    /// and `@tcps://host:port/service`.
+    fn parse_oracle(rest: &str, shown: &str) -> Result<JdbcUrl, UrlError> {
+        let (creds, target) = rest
+            .rsplit_once('@')
+            .ok_or_else(|| UrlError::NoHost(shown.to_owned()))?;
+        let (user, password) = match creds.split_once('/') {
+            Some((u, p)) if !u.is_empty() => (Some(u.to_owned()), Some(Password::new(p))),
+            _ => (None, None),
+        };
+        let (tls, target) = if let Some(t) = target.strip_prefix("tcps://") {
+            (TlsMode::VerifyFull, t)
+        } else {
+            (
+                TlsMode::Disable,
+                target.strip_prefix("//").unwrap_or(target),
+            )
+        };
+        let (target, params) = target.split_once('?').unwrap_or((target, ""));
+        // host:port/service or host:port:SID
+        let (authority, database) = match target.split_once('/') {
+            Some((a, d)) => (a.to_owned(), non_empty(d)),
+            None => {
+                // host:port:SID; mind IPv6 brackets.
+                match target
+                    .rfind(':')
+                    .filter(|i| !target[..*i].ends_with(']') && target[..*i].contains(':'))
+                {
+                    Some(i) => (target[..i].to_owned(), non_empty(&target[i + 1..])),
+                    None => (target.to_owned(), None),
+                }
+            }
+        };
+        let (host, port) = host_port(&authority, shown)?;
+        Ok(JdbcUrl {
+            engine: Engine::Oracle,
+            host,
+            port,
+            database,
+            user,
+            password,
+            tls,
+            params: parse_params(params, '&'),
+        })
+    }
+
+    /// `user`/`password` and the TLS parameters of every driver.
+    fn take_common_params(&mut self) -> Result<(), UrlError> {
+        if let Some(u) = take_ci(&mut self.params, "user") {
+            self.user = Some(u);
+        }
+        if let Some(p) = take_ci(&mut self.params, "password") {
+            self.password = Some(Password::new(p));
+        }
+        let bad = |name: &str, value: &str| UrlError::Param {
+            name: name.to_owned(),
+            value: value.to_owned(),
+        };
+        if let Some(v) = take_ci(&mut self.params, "sslmode") {
+            self.tls = match v.to_ascii_lowercase().replace('_', "-").as_str() {
+                "disable" | "disabled" => TlsMode::Disable,
+                "allow" | "prefer" | "preferred" => TlsMode::Prefer,
+                "require" | "required" => TlsMode::Require,
+                "verify-ca" => TlsMode::VerifyCa,
+                "verify-full" | "verify-identity" => TlsMode::VerifyFull,
+                _ => return Err(bad("sslmode", &v)),
+            };
+        }
+        for key in ["useSSL", "ssl", "encrypt", "requireSSL"] {
+            if let Some(v) = take_ci(&mut self.params, key) {
+                match v.to_ascii_lowercase().as_str() {
+                    "true" | "1" | "yes" | "strict" | "mandatory" => {
+                        if self.tls < TlsMode::Require {
+                            self.tls = TlsMode::Require;
+                        }
+                    }
+                    "false" | "0" | "no" | "optional" => {
+                        if key != "requireSSL" {
+                            self.tls = TlsMode::Disable;
+                        }
+                    }
+                    _ => return Err(bad(key, &v)),
+                }
+            }
+        }
+        if let Some(v) = take_ci(&mut self.params, "verifyServerCertificate") {
+            if v.eq_ignore_ascii_case("true") && self.tls >= TlsMode::Require {
+                self.tls = TlsMode::VerifyCa;
+            }
+        }
+        if let Some(v) = take_ci(&mut self.params, "trustServerCertificate") {
+            if v.eq_ignore_ascii_case("false") && self.tls >= TlsMode::Require {
+                self.tls = TlsMode::VerifyFull;
+            }
+        }
+        Ok(())
+    }
+}
+
+impl PartialOrd for TlsMode {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some((*self as u8).cmp(&(*other as u8)))
+    }
+}
+
+fn strip<'a>(lower: &str, original: &'a str, prefix: &str) -> Option<&'a str> {
+    lower.starts_with(prefix).then(|| &original[prefix.len()..])
+}
+
+fn non_empty(s: &str) -> Option<String> {
+    (!s.is_empty()).then(|| s.to_owned())
+}
+
+fn parse_params(text: &str, sep: char) -> IndexMap<String, String> {
+    text.split(sep)
+        .filter(|p| !p.is_empty())
+        .map(|p| match p.split_once('=') {
+            Some((k, v)) => (k.trim().to_owned(), v.trim().to_owned()),
+            None => (p.trim().to_owned(), String::new()),
+        })
+        .collect()
+}
+
+/// Removes a parameter, matching its name case-insensitively.
+fn take_ci(params: &mut IndexMap<String, String>, name: &str) -> Option<String> {
+    let key = params
+        .keys()
+        .find(|k| k.eq_ignore_ascii_case(name))?
+        .clone();
+    params.shift_remove(&key)
+}
+
+/// `host`, `host:port`, `[v6]`, `[v6]:port`.
+fn host_port(authority: &str, shown: &str) -> Result<(String, Option<u16>), UrlError> {
+    let (host, port) = if let Some(rest) = authority.strip_prefix('[') {
+        let (host, after) = rest
+            .split_once(']')
+            .ok_or_else(|| UrlError::NoHost(shown.to_owned()))?;
+        (host, after.strip_prefix(':'))
+    } else if authority.matches(':').count() > 1 {
+        // A bare IPv6 address without brackets has no port.
+        (authority, None)
+    } else {
+        match authority.split_once(':') {
+            Some((h, p)) => (h, Some(p)),
+            None => (authority, None),
+        }
+    };
+    if host.is_empty() {
+        return Err(UrlError::NoHost(shown.to_owned()));
+    }
+    let port = match port.filter(|p| !p.is_empty()) {
+        Some(p) => Some(p.parse().map_err(|_| UrlError::Port {
+            port: p.to_owned(),
+            url: shown.to_owned(),
+        })?),
+        None => None,
+    };
+    Ok((host.to_owned(), port))
+}
+
+/// The URL with password values replaced, for messages.
+pub fn redact(url: &str) -> String {
+    let mut out = String::with_capacity(url.len());
+    let mut rest = url;
+    // password=...; password=...& and Oracle's user/password@
+    while let Some(i) = rest.to_ascii_lowercase().find("password=") {
+        out.push_str(&rest[..i + 9]);
+        out.push_str("***");
+        rest = &rest[i + 9..];
+        let end = rest.find(['&', ';']).unwrap_or(rest.len());
+        rest = &rest[end..];
+    }
+    out.push_str(rest);
+    if let Some(thin) = out.find("thin:") {
+        if let Some(at) = out[thin..].find('@') {
+            let creds = &out[thin + 5..thin + at];
+            if let Some((user, _)) = creds.split_once('/') {
+                let replaced = format!("{user}/***");
+                out.replace_range(thin + 5..thin + at, &replaced);
+            }
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(u: &str) -> JdbcUrl {
+        JdbcUrl::parse(u).unwrap_or_else(|e| panic!("{u}: {e}"))
+    }
+
+    #[test]
+    fn postgres_and_mysql_forms() {
+        let u = parse(
+            "jdbc:postgresql://pg.example.com:6543/sales?sslmode=verify-full&ApplicationName=x",
+        );
+        assert_eq!(
+            (u.engine, u.host.as_str(), u.port, u.database.as_deref()),
+            (
+                Engine::Postgres,
+                "pg.example.com",
+                Some(6543),
+                Some("sales")
+            )
+        );
+        assert_eq!(u.tls, TlsMode::VerifyFull);
+        assert_eq!(
+            u.params.get("ApplicationName").map(String::as_str),
+            Some("x")
+        );
+        let u = parse("jdbc:postgresql://[2001:db8::1]/db");
+        assert_eq!(
+            (u.host.as_str(), u.port_or_default()),
+            ("2001:db8::1", 5432)
+        );
+        let u = parse("jdbc:mysql://h1,h2:3307/shop?useSSL=true&user=app&password=s3cret");
+        assert_eq!(
+            (u.host.as_str(), u.port, u.user.as_deref()),
+            ("h1", None, Some("app"))
+        );
+        assert_eq!(u.password.as_ref().map(Password::expose), Some("s3cret"));
+        assert_eq!(u.tls, TlsMode::Require);
+        assert!(!format!("{u:?}").contains("s3cret"));
+        let u = parse("jdbc:mariadb://[::1]:3306/x?sslMode=DISABLED");
+        assert_eq!(
+            (u.engine, u.host.as_str(), u.port, u.tls),
+            (Engine::MySql, "::1", Some(3306), TlsMode::Disable)
+        );
+        assert_eq!(parse("jdbc:mysql://db/").database, None);
+    }
+
+    #[test]
+    fn sqlserver_forms() {
+        let u = parse("jdbc:sqlserver://ms.example.com:1433;databaseName=sales;encrypt=true;trustServerCertificate=false");
+        assert_eq!(
+            (u.host.as_str(), u.port, u.database.as_deref(), u.tls),
+            (
+                "ms.example.com",
+                Some(1433),
+                Some("sales"),
+                TlsMode::VerifyFull
+            )
+        );
+        let u = parse("jdbc:sqlserver://ms\\SQLEXPRESS;database=db");
+        assert_eq!((u.host.as_str(), u.port_or_default()), ("ms", 1433));
+        assert_eq!(u.params["instanceName"], "SQLEXPRESS");
+        let u = parse("jdbc:sqlserver://[fe80::1]:1533;databaseName=d");
+        assert_eq!((u.host.as_str(), u.port), ("fe80::1", Some(1533)));
+    }
+
+    #[test]
+    fn oracle_forms() {
+        let u = parse("jdbc:oracle:thin:@//ora.example.com:1521/ORCLPDB1");
+        assert_eq!(
+            (u.host.as_str(), u.port, u.database.as_deref(), u.tls),
+            (
+                "ora.example.com",
+                Some(1521),
+                Some("ORCLPDB1"),
+                TlsMode::Disable
+            )
+        );
+        let u = parse("jdbc:oracle:thin:@ora:1522:ORCL");
+        assert_eq!(
+            (u.host.as_str(), u.port, u.database.as_deref()),
+            ("ora", Some(1522), Some("ORCL"))
+        );
+        let u = parse("jdbc:oracle:thin:scott/tiger@tcps://ora:2484/svc");
+        assert_eq!(
+            (u.user.as_deref(), u.tls, u.port),
+            (Some("scott"), TlsMode::VerifyFull, Some(2484))
+        );
+        let u = parse("jdbc:oracle:thin:@//[2001:db8::5]:1521/svc");
+        assert_eq!(u.host, "2001:db8::5");
+        assert_eq!(parse("jdbc:oracle:thin:@ora/svc").port_or_default(), 1521);
+    }
+
+    #[test]
+    fn errors_never_show_passwords() {
+        assert_eq!(
+            JdbcUrl::parse("jdbc:db2://h/x?password=p").unwrap_err().to_string(),
+            "unsupported JDBC URL (expected jdbc:postgresql://, jdbc:mysql://, jdbc:mariadb://, jdbc:sqlserver:// or jdbc:oracle:thin:@...): jdbc:db2://h/x?password=***"
+        );
+        let e = JdbcUrl::parse("jdbc:mysql://h:99999/x?password=p&user=u")
+            .unwrap_err()
+            .to_string();
+        assert_eq!(
+            e,
+            "invalid port \"99999\" in JDBC URL jdbc:mysql://h:99999/x?password=***&user=u"
+        );
+        assert_eq!(
+            redact("jdbc:oracle:thin:scott/tiger@//h/s"),
+            "jdbc:oracle:thin:scott/***@//h/s"
+        );
+        assert!(matches!(
+            JdbcUrl::parse("jdbc:postgresql:///db"),
+            Err(UrlError::NoHost(_))
+        ));
+        assert_eq!(
+            JdbcUrl::parse("jdbc:postgresql://h/db?sslmode=maybe").unwrap_err(),
+            UrlError::Param {
+                name: "sslmode".into(),
+                value: "maybe".into()
+            }
+        );
+    }
+}

@@ -1,0 +1,648 @@
+//! Request → response: the one place that knows the federation call sequence.
+//!
+//! `Connector::handle` takes the raw JSON of any request and returns the raw JSON of its
+//! response, or the function error Athena shows the user. The Lambda, `athena-fed invoke`
+//! and the local engine all go through it.
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use arrow::array::{Array, RecordBatch, StringArray};
+use arrow::datatypes::{DataType, Field, Schema};
+use indexmap::IndexMap;
+use tokio::sync::{Mutex, OnceCell};
+
+use crate::config::{Config, ConfigError, Engine, Target};
+use crate::protocol::{
+    parse_request, Block, FunctionError, GetDataSourceCapabilitiesResponse, GetSplitsResponse,
+    GetTableLayoutResponse, GetTableResponse, ListSchemasResponse, ListTablesResponse,
+    OptimizationSubType, PingResponse, ReadRecordsRequest, ReadRecordsResponse,
+    RemoteReadRecordsResponse, Request, Response, SerDeVersion, Split, StandardFunction, TableName,
+    CONNECTOR_EXCEPTION, SDK_CAPABILITIES, UNLIMITED_PAGE_SIZE,
+};
+use crate::secrets::{SecretCache, SecretsManager};
+use crate::source::mysql::MySqlSource;
+use crate::source::postgres::PostgresSource;
+use crate::source::sqlite::SqliteSource;
+use crate::source::{Connect, ReadPlan, Source, SourceError, TableInfo};
+use crate::spill::crypto::BlockCrypto;
+use crate::spill::keys::{split_key, split_location};
+use crate::spill::writer::{BlockWriter, Outcome, Spill};
+use crate::sql::Query;
+
+/// The serde version the connector advertises: passthrough needs 5; Substrait plans (v6)
+/// are not read, so 6 is not claimed.
+pub const SERDE_VERSION: i32 = 5;
+/// Splits per GetSplits page.
+const SPLITS_PER_PAGE: usize = 1000;
+/// How long table metadata is reused between the calls of one query.
+const TABLE_CACHE_TTL: Duration = Duration::from_secs(60);
+/// The passthrough table function, as Athena names it.
+const QPT_FUNCTION: &str = "SYSTEM.QUERY";
+const QPT_QUERY: &str = "QUERY";
+
+#[derive(Debug, thiserror::Error)]
+pub enum HandlerError {
+    #[error("{0}")]
+    Config(#[from] ConfigError),
+    #[error("{0}")]
+    Source(#[from] SourceError),
+    #[error("{0}")]
+    Request(String),
+    #[error("{0}")]
+    Spill(String),
+}
+
+/// The connector: configuration, lazily created clients and sources, reused across calls.
+pub struct Connector {
+    config: Result<Config, ConfigError>,
+    aws: OnceCell<aws_config::SdkConfig>,
+    secrets: OnceCell<Arc<SecretCache>>,
+    sources: Mutex<HashMap<String, Arc<dyn Source>>>,
+    tables: Mutex<HashMap<(String, TableName), (Instant, Arc<TableInfo>)>>,
+}
+
+/// Rows and bytes of one ReadRecords, for logs.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct ReadStats {
+    pub rows: usize,
+    pub spilled_blocks: usize,
+}
+
+impl Connector {
+    /// Reads the environment; a configuration error is reported on the first request.
+    pub fn from_env() -> Connector {
+        Connector::new(Config::from_env())
+    }
+
+    pub fn new(config: Result<Config, ConfigError>) -> Connector {
+        Connector {
+            config,
+            aws: OnceCell::new(),
+            secrets: OnceCell::new(),
+            sources: Mutex::new(HashMap::new()),
+            tables: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// With an AWS configuration of the caller's (tests point it at a local endpoint).
+    pub fn with_aws(config: Result<Config, ConfigError>, aws: aws_config::SdkConfig) -> Connector {
+        let c = Connector::new(config);
+        let _ = c.aws.set(aws);
+        c
+    }
+
+    fn config(&self) -> Result<&Config, HandlerError> {
+        self.config
+            .as_ref()
+            .map_err(|e| HandlerError::Config(e.clone()))
+    }
+
+    async fn aws(&self) -> &aws_config::SdkConfig {
+        self.aws
+            .get_or_init(|| async {
+                aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await
+            })
+            .await
+    }
+
+    fn s3(aws: &aws_config::SdkConfig) -> aws_sdk_s3::Client {
+        // Path-style works with every endpoint (and with buckets holding dots).
+        aws_sdk_s3::Client::from_conf(
+            aws_sdk_s3::config::Builder::from(aws)
+                .force_path_style(true)
+                .build(),
+        )
+    }
+
+    async fn secrets(&self) -> Result<Arc<SecretCache>, HandlerError> {
+        let ttl = self.config()?.secret_cache_ttl;
+        let aws = self.aws().await.clone();
+        Ok(self
+            .secrets
+            .get_or_init(|| async move {
+                Arc::new(SecretCache::new(Arc::new(SecretsManager::new(&aws)), ttl))
+            })
+            .await
+            .clone())
+    }
+
+    /// The source serving `catalog`, created on first use.
+    pub async fn source(&self, catalog: &str) -> Result<(Arc<dyn Source>, Engine), HandlerError> {
+        let config = self.config()?;
+        let (key, connection) = config.connection_for(catalog)?;
+        let engine = connection.engine();
+        if let Some(s) = self.sources.lock().await.get(key) {
+            return Ok((s.clone(), engine));
+        }
+        let source: Arc<dyn Source> = match &connection.target {
+            Target::Sqlite(path) => Arc::new(SqliteSource::new(PathBuf::from(path))),
+            Target::Server(url) => {
+                let connect = Connect {
+                    url: url.clone(),
+                    secret: connection.secret.clone(),
+                    secrets: self.secrets().await?,
+                };
+                match url.engine {
+                    Engine::Postgres => Arc::new(PostgresSource::new(connect, config.default_scale)),
+                    Engine::MySql => Arc::new(MySqlSource::new(connect)),
+                    other => {
+                        return Err(HandlerError::Request(format!(
+                            "catalog {catalog}: the {other} engine is not served by this build (PostgreSQL, MySQL/MariaDB and SQLite are)"
+                        )))
+                    }
+                }
+            }
+        };
+        let mut sources = self.sources.lock().await;
+        let source = sources.entry(key.to_owned()).or_insert(source).clone();
+        Ok((source, engine))
+    }
+
+    async fn table(
+        &self,
+        catalog: &str,
+        source: &dyn Source,
+        name: &TableName,
+    ) -> Result<Arc<TableInfo>, HandlerError> {
+        let key = (catalog.to_owned(), name.clone());
+        if let Some((at, t)) = self.tables.lock().await.get(&key) {
+            if at.elapsed() < TABLE_CACHE_TTL {
+                return Ok(t.clone());
+            }
+        }
+        let t = Arc::new(source.table(name).await?);
+        self.tables
+            .lock()
+            .await
+            .insert(key, (Instant::now(), t.clone()));
+        Ok(t)
+    }
+
+    /// Handles one request's JSON and returns the response's JSON.
+    pub async fn handle(&self, request: &[u8]) -> Result<Vec<u8>, FunctionError> {
+        let started = Instant::now();
+        let parsed = parse_request(request).map_err(|e| {
+            FunctionError::new(CONNECTOR_EXCEPTION, format!("invalid request: {e}"))
+        })?;
+        let version = parsed.response_version();
+        let request = parsed.message;
+        let kind = request.type_name();
+        let context = describe(&request);
+        let response = self.dispatch(&request, version).await.map_err(|e| {
+            tracing::warn!(request = kind, context = %context, error = %e, "request failed");
+            FunctionError::new(CONNECTOR_EXCEPTION, format!("{kind} {context}: {e}"))
+        })?;
+        let json = response.to_json(version).map_err(|e| {
+            FunctionError::new(
+                CONNECTOR_EXCEPTION,
+                format!("{kind} {context}: cannot write the response: {e}"),
+            )
+        })?;
+        let bytes = serde_json::to_vec(&json)
+            .map_err(|e| FunctionError::new(CONNECTOR_EXCEPTION, e.to_string()))?;
+        tracing::info!(request = kind, context = %context, bytes = bytes.len(), duration_ms = started.elapsed().as_millis() as u64, "handled");
+        Ok(bytes)
+    }
+
+    /// Handles a parsed request.
+    pub async fn dispatch(
+        &self,
+        request: &Request,
+        _version: SerDeVersion,
+    ) -> Result<Response, HandlerError> {
+        Ok(match request {
+            Request::Ping(r) => Response::Ping(PingResponse {
+                catalog_name: r.catalog_name.clone(),
+                query_id: r.query_id.clone(),
+                source_type: self
+                    .config()
+                    .ok()
+                    .and_then(|c| c.connection_for(&r.catalog_name).ok())
+                    .map_or("jdbc", |(_, c)| c.engine().name())
+                    .to_owned(),
+                capabilities: SDK_CAPABILITIES,
+                serde_version: SERDE_VERSION,
+            }),
+            Request::ListSchemas(r) => {
+                let (source, _) = self.source(&r.header.catalog_name).await?;
+                Response::ListSchemas(ListSchemasResponse {
+                    catalog_name: r.header.catalog_name.clone(),
+                    schemas: source.list_schemas().await?,
+                })
+            }
+            Request::ListTables(r) => {
+                let (source, _) = self.source(&r.header.catalog_name).await?;
+                let (tables, next_token) = match &r.schema_name {
+                    Some(schema) => {
+                        let page = (r.page_size != UNLIMITED_PAGE_SIZE)
+                            .then(|| r.page_size.max(1) as usize);
+                        let mut tables = source
+                            .list_tables(schema, r.next_token.as_deref(), page.map(|p| p + 1))
+                            .await?;
+                        let more = page.is_some_and(|p| tables.len() > p);
+                        if let Some(p) = page {
+                            tables.truncate(p);
+                        }
+                        let token = if more {
+                            tables.last().map(|t| t.table_name.clone())
+                        } else {
+                            None
+                        };
+                        (tables, token)
+                    }
+                    None => {
+                        let mut all = Vec::new();
+                        for schema in source.list_schemas().await? {
+                            all.extend(source.list_tables(&schema, None, None).await?);
+                        }
+                        (all, None)
+                    }
+                };
+                Response::ListTables(ListTablesResponse {
+                    tables,
+                    catalog_name: r.header.catalog_name.clone(),
+                    next_token,
+                })
+            }
+            Request::GetTable(r) => {
+                let (source, _) = self.source(&r.header.catalog_name).await?;
+                if !r.query_passthrough_arguments.is_empty() {
+                    let query = self.passthrough_query(&r.query_passthrough_arguments)?;
+                    let columns = source.query_columns(query).await?;
+                    let info = TableInfo {
+                        name: r.table_name.clone(),
+                        columns,
+                    };
+                    return Ok(Response::GetTable(GetTableResponse {
+                        catalog_name: r.header.catalog_name.clone(),
+                        table_name: r.table_name.clone(),
+                        schema: info.schema(),
+                        partition_columns: vec![],
+                    }));
+                }
+                let table = self
+                    .table(&r.header.catalog_name, source.as_ref(), &r.table_name)
+                    .await?;
+                Response::GetTable(GetTableResponse {
+                    catalog_name: r.header.catalog_name.clone(),
+                    table_name: table.name.clone(),
+                    schema: table.schema(),
+                    partition_columns: vec![],
+                })
+            }
+            Request::GetTableLayout(r) => {
+                let (source, _) = self.source(&r.header.catalog_name).await?;
+                let partitions = if r.constraints.is_query_passthrough() {
+                    vec![IndexMap::from([(
+                        "partition_name".to_owned(),
+                        "*".to_owned(),
+                    )])]
+                } else {
+                    let table = self
+                        .table(&r.header.catalog_name, source.as_ref(), &r.table_name)
+                        .await?;
+                    source.partitions(&table, &r.constraints).await?
+                };
+                Response::GetTableLayout(GetTableLayoutResponse {
+                    catalog_name: r.header.catalog_name.clone(),
+                    table_name: r.table_name.clone(),
+                    partitions: partitions_block(&r.header.query_id, &partitions)?,
+                })
+            }
+            Request::GetSplits(r) => {
+                let config = self.config()?;
+                let (source, _) = self.source(&r.header.catalog_name).await?;
+                let partitions = block_rows(&r.partitions)?;
+                let start: usize = match &r.continuation_token {
+                    Some(t) => t.parse().map_err(|_| {
+                        HandlerError::Request(format!("invalid continuation token \"{t}\""))
+                    })?,
+                    None => 0,
+                };
+                let mut properties: Vec<IndexMap<String, String>> = Vec::new();
+                let mut next = None;
+                if r.constraints.is_query_passthrough() {
+                    properties.push(r.constraints.query_passthrough_arguments.clone());
+                } else if r.constraints.limit().is_some() {
+                    // A pushed-down LIMIT (or top-N) is only exact over one split.
+                    if start == 0 && !partitions.is_empty() {
+                        properties.push(IndexMap::from([(
+                            "partition_name".to_owned(),
+                            "*".to_owned(),
+                        )]));
+                    }
+                } else {
+                    let table = self
+                        .table(&r.header.catalog_name, source.as_ref(), &r.table_name)
+                        .await?;
+                    for (i, partition) in partitions.iter().enumerate().skip(start) {
+                        if properties.len() >= SPLITS_PER_PAGE {
+                            next = Some(i.to_string());
+                            break;
+                        }
+                        properties.extend(
+                            source
+                                .split_partition(&table, partition, config.split_target_bytes)
+                                .await?,
+                        );
+                    }
+                }
+                let kms = match &config.spill.encryption {
+                    crate::config::SpillEncryption::Kms { .. } => {
+                        Some(aws_sdk_kms::Client::new(self.aws().await))
+                    }
+                    _ => None,
+                };
+                let mut splits = Vec::with_capacity(properties.len());
+                for p in properties {
+                    splits.push(Split {
+                        spill_location: split_location(
+                            &config.spill,
+                            &r.header.identity.config_options,
+                            &r.header.query_id,
+                        ),
+                        encryption_key: split_key(&config.spill, kms.as_ref())
+                            .await
+                            .map_err(|e| HandlerError::Spill(e.to_string()))?,
+                        properties: p,
+                    });
+                }
+                Response::GetSplits(GetSplitsResponse {
+                    catalog_name: r.header.catalog_name.clone(),
+                    splits,
+                    continuation_token: next,
+                })
+            }
+            Request::ReadRecords(r) => self.read_records(r).await?.0,
+            Request::GetDataSourceCapabilities(r) => {
+                let (_, engine) = self.source(&r.header.catalog_name).await?;
+                Response::GetDataSourceCapabilities(GetDataSourceCapabilitiesResponse {
+                    catalog_name: r.header.catalog_name.clone(),
+                    capabilities: capabilities(engine, self.config()?.query_passthrough),
+                })
+            }
+            Request::UserDefinedFunction(r) => {
+                return Err(HandlerError::Request(format!(
+                    "this connector defines no user-defined functions (asked for {})",
+                    r.method_name
+                )))
+            }
+        })
+    }
+
+    fn passthrough_query<'a>(
+        &self,
+        args: &'a IndexMap<String, String>,
+    ) -> Result<&'a str, HandlerError> {
+        if !self.config()?.query_passthrough {
+            return Err(HandlerError::Request(
+                "query passthrough is disabled (enable_query_passthrough=false)".into(),
+            ));
+        }
+        let get = |k: &str| {
+            args.iter()
+                .find(|(key, _)| key.eq_ignore_ascii_case(k))
+                .map(|(_, v)| v.as_str())
+        };
+        match get("schemaFunctionName") {
+            Some(f) if f.eq_ignore_ascii_case(QPT_FUNCTION) => {}
+            _ => {
+                return Err(HandlerError::Request(
+                    "Function Signature doesn't match implementation's".into(),
+                ))
+            }
+        }
+        match get(QPT_QUERY) {
+            None => Err(HandlerError::Request(
+                "Missing Query Passthrough Argument: QUERY".into(),
+            )),
+            Some(q) if q.trim().is_empty() => Err(HandlerError::Request(
+                "Missing Query Passthrough Value for Argument: QUERY".into(),
+            )),
+            Some(q) => Ok(q),
+        }
+    }
+
+    /// Reads one split; also the entry point of the local engine.
+    pub async fn read_records(
+        &self,
+        r: &ReadRecordsRequest,
+    ) -> Result<(Response, ReadStats), HandlerError> {
+        let config = self.config()?;
+        let (source, _) = self.source(&r.header.catalog_name).await?;
+        let max_block = config
+            .spill
+            .max_block_size
+            .unwrap_or(r.max_block_size.max(1) as u64) as usize;
+        let spill = match &r.split.spill_location {
+            Some(location) => {
+                if !location.directory {
+                    return Err(HandlerError::Request(
+                        "the split's spill location is not a directory".into(),
+                    ));
+                }
+                let crypto = match &r.split.encryption_key {
+                    Some(k) => Some(Arc::new(
+                        BlockCrypto::new(k).map_err(|e| HandlerError::Spill(e.to_string()))?,
+                    )),
+                    None => None,
+                };
+                Some(Spill {
+                    s3: Self::s3(self.aws().await),
+                    location: location.clone(),
+                    crypto,
+                })
+            }
+            None => None,
+        };
+        let mut writer = BlockWriter::new(
+            r.schema.clone(),
+            max_block,
+            r.max_inline_block_size.max(0) as usize,
+            spill,
+        );
+        if r.constraints.is_query_passthrough() {
+            let query = self.passthrough_query(&r.constraints.query_passthrough_arguments)?;
+            source
+                .read_query(query, r.schema.clone(), &mut writer)
+                .await?;
+        } else {
+            let table = self
+                .table(&r.header.catalog_name, source.as_ref(), &r.table_name)
+                .await?;
+            let plan = ReadPlan {
+                table: &table,
+                schema: r.schema.clone(),
+                constraints: &r.constraints,
+                split: &r.split.properties,
+            };
+            source.read(plan, &mut writer).await?;
+        }
+        let mut stats = ReadStats {
+            rows: writer.rows,
+            spilled_blocks: 0,
+        };
+        let response = match writer.finish().await.map_err(HandlerError::Spill)? {
+            Outcome::Inline(batch) => Response::ReadRecords(ReadRecordsResponse {
+                catalog_name: r.header.catalog_name.clone(),
+                records: Block::new(r.header.query_id.clone(), batch),
+            }),
+            Outcome::Spilled(blocks) => {
+                stats.spilled_blocks = blocks.len();
+                Response::RemoteReadRecords(RemoteReadRecordsResponse {
+                    catalog_name: r.header.catalog_name.clone(),
+                    schema: r.schema.clone(),
+                    remote_blocks: blocks,
+                    encryption_key: r.split.encryption_key.clone(),
+                })
+            }
+        };
+        tracing::info!(query_id = %r.header.query_id, table = %r.table_name, split = ?r.split.properties, rows = stats.rows, spilled_blocks = stats.spilled_blocks, "read split");
+        Ok((response, stats))
+    }
+
+    /// The statement a ReadRecordsRequest would run (`athena-fed sql`).
+    pub async fn read_sql(&self, r: &ReadRecordsRequest) -> Result<Query, HandlerError> {
+        let (source, _) = self.source(&r.header.catalog_name).await?;
+        if r.constraints.is_query_passthrough() {
+            let query = self.passthrough_query(&r.constraints.query_passthrough_arguments)?;
+            return Ok(Query {
+                sql: query.to_owned(),
+                params: vec![],
+            });
+        }
+        let table = self
+            .table(&r.header.catalog_name, source.as_ref(), &r.table_name)
+            .await?;
+        let plan = ReadPlan {
+            table: &table,
+            schema: r.schema.clone(),
+            constraints: &r.constraints,
+            split: &r.split.properties,
+        };
+        Ok(source.sql(&plan)?)
+    }
+}
+
+/// `catalog.schema.table` (or just the catalog) for messages and logs.
+fn describe(r: &Request) -> String {
+    let table = match r {
+        Request::GetTable(x) => Some(&x.table_name),
+        Request::GetTableLayout(x) => Some(&x.table_name),
+        Request::GetSplits(x) => Some(&x.table_name),
+        Request::ReadRecords(x) => Some(&x.table_name),
+        _ => None,
+    };
+    match (r.catalog_name(), table) {
+        (Some(c), Some(t)) => format!("on {c}.{t}"),
+        (Some(c), None) => format!("on catalog {c}"),
+        _ => String::new(),
+    }
+}
+
+/// One row per partition, one Utf8 column per property (the union, in first-seen order).
+fn partitions_block(
+    allocator: &str,
+    partitions: &[IndexMap<String, String>],
+) -> Result<Block, HandlerError> {
+    let mut names: Vec<&str> = Vec::new();
+    for p in partitions {
+        for k in p.keys() {
+            if !names.contains(&k.as_str()) {
+                names.push(k);
+            }
+        }
+    }
+    if names.is_empty() {
+        names.push("partition_name");
+    }
+    let schema = Arc::new(Schema::new(
+        names
+            .iter()
+            .map(|n| Field::new(*n, DataType::Utf8, true))
+            .collect::<Vec<_>>(),
+    ));
+    let columns = names
+        .iter()
+        .map(|n| {
+            Arc::new(StringArray::from(
+                partitions
+                    .iter()
+                    .map(|p| p.get(*n).cloned())
+                    .collect::<Vec<_>>(),
+            )) as arrow::array::ArrayRef
+        })
+        .collect();
+    let batch =
+        RecordBatch::try_new(schema, columns).map_err(|e| HandlerError::Request(e.to_string()))?;
+    Ok(Block::new(allocator, batch))
+}
+
+/// The partitions block's rows as property maps (non-null string cells).
+fn block_rows(block: &Block) -> Result<Vec<IndexMap<String, String>>, HandlerError> {
+    let batch = &block.batch;
+    let mut rows = vec![IndexMap::new(); batch.num_rows()];
+    for (f, column) in batch.schema().fields().iter().zip(batch.columns()) {
+        let text = arrow::compute::cast(column, &DataType::Utf8)
+            .map_err(|e| HandlerError::Request(format!("partition column {}: {e}", f.name())))?;
+        let text = text
+            .as_any()
+            .downcast_ref::<StringArray>()
+            .expect("cast to Utf8");
+        for (i, row) in rows.iter_mut().enumerate() {
+            if !text.is_null(i) {
+                row.insert(f.name().clone(), text.value(i).to_owned());
+            }
+        }
+    }
+    Ok(rows)
+}
+
+/// What this connector really pushes down (SPEC §5).
+pub fn capabilities(
+    engine: Engine,
+    query_passthrough: bool,
+) -> IndexMap<String, Vec<OptimizationSubType>> {
+    let _ = engine;
+    let functions: Vec<&str> = StandardFunction::ALL.iter().map(|f| f.as_str()).collect();
+    let mut caps = IndexMap::from([
+        (
+            "supports_filter_pushdown".to_owned(),
+            vec![
+                OptimizationSubType::new("sorted_range_set", &[]),
+                OptimizationSubType::new("equatable_range_set", &[]),
+                OptimizationSubType::new("all_or_none_value_set", &[]),
+                OptimizationSubType::new("nullable_comparison", &[]),
+            ],
+        ),
+        (
+            "supports_complex_expression_pushdown".to_owned(),
+            vec![OptimizationSubType::new(
+                "supported_function_expression_types",
+                &functions,
+            )],
+        ),
+        (
+            "supports_limit_pushdown".to_owned(),
+            vec![OptimizationSubType::new("integer_constant", &[])],
+        ),
+        (
+            "supports_top_n_pushdown".to_owned(),
+            vec![OptimizationSubType::new("SUPPORTS_ORDER_BY", &[])],
+        ),
+    ]);
+    if query_passthrough {
+        caps.insert(
+            QPT_FUNCTION.to_owned(),
+            vec![
+                OptimizationSubType::new("query_passthrough_schema", &["system"]),
+                OptimizationSubType::new("query_passthrough_name", &["query"]),
+                OptimizationSubType::new("query_passthrough_arguments", &[QPT_QUERY]),
+            ],
+        );
+    }
+    caps
+}

@@ -1,0 +1,209 @@
+//! Typed Arrow column builders the engines append decoded values to.
+
+use std::sync::Arc;
+
+use arrow::array::{
+    ArrayBuilder, ArrayRef, BinaryBuilder, BooleanBuilder, Date32Builder, Date64Builder,
+    Decimal128Builder, Float32Builder, Float64Builder, Int16Builder, Int32Builder, Int64Builder,
+    Int8Builder, ListArray, NullBufferBuilder, StringBuilder,
+};
+use arrow::buffer::OffsetBuffer;
+use arrow::datatypes::{DataType, FieldRef};
+
+/// One column being built; the variant fixes how values are appended.
+pub enum ColumnBuilder {
+    Boolean(BooleanBuilder),
+    Int8(Int8Builder),
+    Int16(Int16Builder),
+    Int32(Int32Builder),
+    Int64(Int64Builder),
+    Float32(Float32Builder),
+    Float64(Float64Builder),
+    Decimal {
+        builder: Decimal128Builder,
+        precision: u8,
+        scale: i8,
+    },
+    Utf8(StringBuilder),
+    Binary(BinaryBuilder),
+    Date32(Date32Builder),
+    Date64(Date64Builder),
+    List {
+        field: FieldRef,
+        offsets: Vec<i32>,
+        nulls: NullBufferBuilder,
+        child: Box<ColumnBuilder>,
+    },
+}
+
+impl ColumnBuilder {
+    /// A builder for `data_type`; `None` for types no source produces.
+    pub fn new(data_type: &DataType) -> Option<ColumnBuilder> {
+        Some(match data_type {
+            DataType::Boolean => ColumnBuilder::Boolean(BooleanBuilder::new()),
+            DataType::Int8 => ColumnBuilder::Int8(Int8Builder::new()),
+            DataType::Int16 => ColumnBuilder::Int16(Int16Builder::new()),
+            DataType::Int32 => ColumnBuilder::Int32(Int32Builder::new()),
+            DataType::Int64 => ColumnBuilder::Int64(Int64Builder::new()),
+            DataType::Float32 => ColumnBuilder::Float32(Float32Builder::new()),
+            DataType::Float64 => ColumnBuilder::Float64(Float64Builder::new()),
+            DataType::Decimal128(p, s) => ColumnBuilder::Decimal {
+                builder: Decimal128Builder::new(),
+                precision: *p,
+                scale: *s,
+            },
+            DataType::Utf8 => ColumnBuilder::Utf8(StringBuilder::new()),
+            DataType::Binary => ColumnBuilder::Binary(BinaryBuilder::new()),
+            DataType::Date32 => ColumnBuilder::Date32(Date32Builder::new()),
+            DataType::Date64 => ColumnBuilder::Date64(Date64Builder::new()),
+            DataType::List(field) => ColumnBuilder::List {
+                field: Arc::clone(field),
+                offsets: vec![0],
+                nulls: NullBufferBuilder::new(0),
+                child: Box::new(ColumnBuilder::new(field.data_type())?),
+            },
+            _ => return None,
+        })
+    }
+
+    pub fn append_null(&mut self) {
+        match self {
+            ColumnBuilder::Boolean(b) => b.append_null(),
+            ColumnBuilder::Int8(b) => b.append_null(),
+            ColumnBuilder::Int16(b) => b.append_null(),
+            ColumnBuilder::Int32(b) => b.append_null(),
+            ColumnBuilder::Int64(b) => b.append_null(),
+            ColumnBuilder::Float32(b) => b.append_null(),
+            ColumnBuilder::Float64(b) => b.append_null(),
+            ColumnBuilder::Decimal { builder, .. } => builder.append_null(),
+            ColumnBuilder::Utf8(b) => b.append_null(),
+            ColumnBuilder::Binary(b) => b.append_null(),
+            ColumnBuilder::Date32(b) => b.append_null(),
+            ColumnBuilder::Date64(b) => b.append_null(),
+            ColumnBuilder::List { offsets, nulls, .. } => {
+                offsets.push(*offsets.last().expect("offsets start with 0"));
+                nulls.append_null();
+            }
+        }
+    }
+
+    /// Closes the current list element after its children were appended.
+    pub fn close_list(&mut self) {
+        if let ColumnBuilder::List {
+            offsets,
+            nulls,
+            child,
+            ..
+        } = self
+        {
+            offsets.push(child.len() as i32);
+            nulls.append_non_null();
+        }
+    }
+
+    fn len(&self) -> usize {
+        match self {
+            ColumnBuilder::Boolean(b) => b.len(),
+            ColumnBuilder::Int8(b) => b.len(),
+            ColumnBuilder::Int16(b) => b.len(),
+            ColumnBuilder::Int32(b) => b.len(),
+            ColumnBuilder::Int64(b) => b.len(),
+            ColumnBuilder::Float32(b) => b.len(),
+            ColumnBuilder::Float64(b) => b.len(),
+            ColumnBuilder::Decimal { builder, .. } => builder.len(),
+            ColumnBuilder::Utf8(b) => b.len(),
+            ColumnBuilder::Binary(b) => b.len(),
+            ColumnBuilder::Date32(b) => b.len(),
+            ColumnBuilder::Date64(b) => b.len(),
+            ColumnBuilder::List { offsets, .. } => offsets.len() - 1,
+        }
+    }
+
+    /// The column so far; the builder starts over empty.
+    pub fn finish(&mut self) -> ArrayRef {
+        match self {
+            ColumnBuilder::Boolean(b) => Arc::new(b.finish()),
+            ColumnBuilder::Int8(b) => Arc::new(b.finish()),
+            ColumnBuilder::Int16(b) => Arc::new(b.finish()),
+            ColumnBuilder::Int32(b) => Arc::new(b.finish()),
+            ColumnBuilder::Int64(b) => Arc::new(b.finish()),
+            ColumnBuilder::Float32(b) => Arc::new(b.finish()),
+            ColumnBuilder::Float64(b) => Arc::new(b.finish()),
+            ColumnBuilder::Decimal {
+                builder,
+                precision,
+                scale,
+            } => Arc::new(
+                builder
+                    .finish()
+                    .with_precision_and_scale(*precision, *scale)
+                    .expect("precision and scale were validated by the type mapping"),
+            ),
+            ColumnBuilder::Utf8(b) => Arc::new(b.finish()),
+            ColumnBuilder::Binary(b) => Arc::new(b.finish()),
+            ColumnBuilder::Date32(b) => Arc::new(b.finish()),
+            ColumnBuilder::Date64(b) => Arc::new(b.finish()),
+            ColumnBuilder::List {
+                field,
+                offsets,
+                nulls,
+                child,
+            } => {
+                let values = child.finish();
+                let offsets = std::mem::replace(offsets, vec![0]);
+                Arc::new(ListArray::new(
+                    Arc::clone(field),
+                    OffsetBuffer::new(offsets.into()),
+                    values,
+                    nulls.finish(),
+                ))
+            }
+        }
+    }
+}
+
+/// The builders of one batch, flushed every [`BATCH_ROWS`] rows.
+pub struct BatchBuilder {
+    schema: arrow::datatypes::SchemaRef,
+    pub columns: Vec<ColumnBuilder>,
+    pub rows: usize,
+}
+
+/// Rows per record batch handed to the sink.
+pub const BATCH_ROWS: usize = 8192;
+
+impl BatchBuilder {
+    pub fn new(schema: arrow::datatypes::SchemaRef) -> Result<BatchBuilder, String> {
+        let columns = schema
+            .fields()
+            .iter()
+            .map(|f| {
+                ColumnBuilder::new(f.data_type()).ok_or_else(|| {
+                    format!(
+                        "column \"{}\" has unsupported type {}",
+                        f.name(),
+                        f.data_type()
+                    )
+                })
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(BatchBuilder {
+            schema,
+            columns,
+            rows: 0,
+        })
+    }
+
+    pub fn is_full(&self) -> bool {
+        self.rows >= BATCH_ROWS
+    }
+
+    /// The rows so far as a batch (zero columns keep their row count).
+    pub fn finish(&mut self) -> arrow::array::RecordBatch {
+        let columns = self.columns.iter_mut().map(ColumnBuilder::finish).collect();
+        let options = arrow::array::RecordBatchOptions::new().with_row_count(Some(self.rows));
+        self.rows = 0;
+        arrow::array::RecordBatch::try_new_with_options(Arc::clone(&self.schema), columns, &options)
+            .expect("builders match the schema they were made from")
+    }
+}

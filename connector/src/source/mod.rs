@@ -1,0 +1,229 @@
+//! Databases behind one trait: metadata, partitions, splits and streaming reads.
+//!
+//! Each engine has its own module with its type-mapping table and its fast read path
+//! (PostgreSQL: binary COPY; MySQL: a streamed result set; SQLite: the embedded default).
+
+pub mod builder;
+mod connect;
+pub mod mysql;
+pub mod postgres;
+pub mod sqlite;
+
+use std::sync::Arc;
+
+use arrow::array::RecordBatch;
+use arrow::datatypes::{Field, Schema, SchemaRef};
+use async_trait::async_trait;
+use indexmap::IndexMap;
+
+use crate::protocol::{Constraints, TableName};
+use crate::secrets::SecretError;
+use crate::sql::{Column, Query, SqlError};
+
+pub use connect::Connect;
+
+/// Split property naming the partition a split reads (`*` for the whole table).
+pub const PARTITION_NAME: &str = "partition_name";
+/// Split property naming the partition's schema (PostgreSQL).
+pub const PARTITION_SCHEMA: &str = "partition_schema_name";
+/// Split properties bounding a range split (inclusive start, exclusive end).
+pub const RANGE_FROM: &str = "range_from";
+pub const RANGE_TO: &str = "range_to";
+
+/// A table as a source reads it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TableInfo {
+    /// The name with the source's real casing.
+    pub name: TableName,
+    /// Every column, in table order, by its real name.
+    pub columns: IndexMap<String, Column>,
+}
+
+impl TableInfo {
+    pub fn schema(&self) -> SchemaRef {
+        Arc::new(Schema::new(
+            self.columns
+                .values()
+                .map(|c| Field::new(&c.name, c.data_type.clone(), true))
+                .collect::<Vec<_>>(),
+        ))
+    }
+
+    /// The real name of a column Athena names (it lower-cases names).
+    pub fn resolve_column(&self, name: &str) -> Result<&Column, SourceError> {
+        if let Some(c) = self.columns.get(name) {
+            return Ok(c);
+        }
+        let found: Vec<&Column> = self
+            .columns
+            .values()
+            .filter(|c| c.name.eq_ignore_ascii_case(name))
+            .collect();
+        match found.as_slice() {
+            [one] => Ok(one),
+            [] => Err(SourceError::NotFound {
+                kind: "column",
+                name: format!("{name} in {}", self.name),
+            }),
+            many => Err(SourceError::Ambiguous {
+                kind: "column",
+                name: name.to_owned(),
+                candidates: many.iter().map(|c| c.name.clone()).collect(),
+            }),
+        }
+    }
+}
+
+/// What one ReadRecords call reads.
+pub struct ReadPlan<'a> {
+    pub table: &'a TableInfo,
+    /// The output schema: the request's projection, with Athena's names.
+    pub schema: SchemaRef,
+    pub constraints: &'a Constraints,
+    /// The split's properties, as GetSplits made them.
+    pub split: &'a IndexMap<String, String>,
+}
+
+/// Where rows go as they are read.
+#[async_trait]
+pub trait BatchSink: Send {
+    async fn push(&mut self, batch: RecordBatch) -> Result<(), SourceError>;
+}
+
+/// A database the connector reads from.
+#[async_trait]
+pub trait Source: Send + Sync {
+    /// Schemas, without system schemas, sorted.
+    async fn list_schemas(&self) -> Result<Vec<String>, SourceError>;
+
+    /// Up to `limit` tables and views of `schema` whose names sort after `after`, sorted.
+    async fn list_tables(
+        &self,
+        schema: &str,
+        after: Option<&str>,
+        limit: Option<usize>,
+    ) -> Result<Vec<TableName>, SourceError>;
+
+    /// A table's real name and columns; `name` may differ in case (Athena lower-cases).
+    async fn table(&self, name: &TableName) -> Result<TableInfo, SourceError>;
+
+    /// The result columns of a passthrough query, without running it.
+    async fn query_columns(&self, query: &str) -> Result<IndexMap<String, Column>, SourceError>;
+
+    /// The split property sets of the table's partitions that can hold matching rows.
+    async fn partitions(
+        &self,
+        table: &TableInfo,
+        constraints: &Constraints,
+    ) -> Result<Vec<IndexMap<String, String>>, SourceError>;
+
+    /// Splits one partition further when it is larger than `target_bytes`.
+    async fn split_partition(
+        &self,
+        table: &TableInfo,
+        partition: &IndexMap<String, String>,
+        target_bytes: u64,
+    ) -> Result<Vec<IndexMap<String, String>>, SourceError>;
+
+    /// The statement and parameters that read one split.
+    fn sql(&self, plan: &ReadPlan<'_>) -> Result<Query, SourceError>;
+
+    /// Streams the rows of one split into `sink`.
+    async fn read(&self, plan: ReadPlan<'_>, sink: &mut dyn BatchSink) -> Result<(), SourceError>;
+
+    /// Runs a passthrough query and streams its rows.
+    async fn read_query(
+        &self,
+        query: &str,
+        schema: SchemaRef,
+        sink: &mut dyn BatchSink,
+    ) -> Result<(), SourceError>;
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum SourceError {
+    #[error("{kind} {name} not found")]
+    NotFound { kind: &'static str, name: String },
+    #[error("{kind} name \"{name}\" is ambiguous: {} differ only in case (use a passthrough query, system.query, to reach one)", candidates.join(", "))]
+    Ambiguous {
+        kind: &'static str,
+        name: String,
+        candidates: Vec<String>,
+    },
+    #[error(transparent)]
+    Secret(#[from] SecretError),
+    #[error("the database rejected the credentials of user \"{user}\": {message}")]
+    Authentication { user: String, message: String },
+    #[error("cannot connect to {target}: {message}")]
+    Connect { target: String, message: String },
+    #[error("database error: {0}")]
+    Database(String),
+    #[error(transparent)]
+    Sql(#[from] SqlError),
+    #[error("column \"{column}\": {why}")]
+    Value { column: String, why: String },
+    #[error("{0}")]
+    Unsupported(String),
+    /// The sink (spilling) failed; reading stops.
+    #[error("{0}")]
+    Sink(String),
+}
+
+impl From<sqlx::Error> for SourceError {
+    fn from(e: sqlx::Error) -> SourceError {
+        match e {
+            sqlx::Error::Database(db) => SourceError::Database(match db.code() {
+                Some(code) => format!("{} (SQLSTATE {code})", db.message()),
+                None => db.message().to_owned(),
+            }),
+            other => SourceError::Database(other.to_string()),
+        }
+    }
+}
+
+impl ReadPlan<'_> {
+    /// The table columns behind the output schema, checked against the table's types.
+    pub fn columns(&self) -> Result<Vec<&Column>, SourceError> {
+        self.schema
+            .fields()
+            .iter()
+            .map(|f| {
+                let c = self.table.resolve_column(f.name())?;
+                if &c.data_type != f.data_type() {
+                    return Err(SourceError::Unsupported(format!(
+                        "column \"{}\" is {} in the table but {} in the request (the table changed since planning)",
+                        c.name,
+                        c.data_type,
+                        f.data_type()
+                    )));
+                }
+                Ok(c)
+            })
+            .collect()
+    }
+}
+
+/// Resolves a name Athena lower-cased against the real names: an exact match, else the one
+/// case-insensitive match; two that differ only in case are an error.
+pub fn resolve_name(
+    kind: &'static str,
+    wanted: &str,
+    names: impl IntoIterator<Item = String>,
+) -> Result<String, SourceError> {
+    let matches: Vec<String> = names
+        .into_iter()
+        .filter(|n| n.eq_ignore_ascii_case(wanted))
+        .collect();
+    match matches.len() {
+        0 => Err(SourceError::NotFound {
+            kind,
+            name: wanted.to_owned(),
+        }),
+        1 => Ok(matches.into_iter().next().expect("one match")),
+        _ => Err(SourceError::Ambiguous {
+            kind,
+            name: wanted.to_owned(),
+            candidates: matches,
+        }),
+    }
+}

@@ -1,0 +1,837 @@
+//! MySQL and MariaDB: catalog queries, native partitions pruned by `EXPLAIN`, integer
+//! primary-key range splits, and a streamed (unbuffered) result set.
+//!
+//! Type mapping (README "Type mapping"): unsigned integers widen (TINYINT UNSIGNED →
+//! smallint, SMALLINT UNSIGNED → integer, INT UNSIGNED → bigint, BIGINT UNSIGNED →
+//! decimal(20,0)) instead of overflowing as upstream; DECIMAL(p>38) and types without an
+//! Athena counterpart are selected as text.
+
+use std::time::Duration;
+
+use arrow::datatypes::{DataType, SchemaRef};
+use async_trait::async_trait;
+use chrono::{NaiveDate, NaiveDateTime};
+use futures_util::TryStreamExt;
+use indexmap::IndexMap;
+use sqlx::mysql::{MySqlConnectOptions, MySqlPool, MySqlPoolOptions, MySqlRow, MySqlSslMode};
+use sqlx::pool::PoolConnection;
+use sqlx::{AssertSqlSafe, Column as _, ConnectOptions, Row, TypeInfo};
+use tokio::sync::Mutex;
+
+use crate::config::TlsMode;
+use crate::protocol::{Constraints, Scalar, TableName};
+use crate::source::builder::{BatchBuilder, ColumnBuilder};
+use crate::source::connect::is_auth_error;
+use crate::sql::select::RangePredicate;
+use crate::sql::{Column, Dialect, MySql, Query, SelectBuilder};
+
+use super::{
+    resolve_name, BatchSink, Connect, ReadPlan, Source, SourceError, TableInfo, PARTITION_NAME,
+    RANGE_FROM, RANGE_TO,
+};
+
+/// Split property: the integer primary-key column a range split is over.
+const RANGE_COLUMN: &str = "range_column";
+const SYSTEM_SCHEMAS: &str = "('information_schema', 'mysql', 'performance_schema', 'sys')";
+
+pub struct MySqlSource {
+    connect: Connect,
+    pool: Mutex<Option<MySqlPool>>,
+}
+
+/// What `information_schema.columns` says of a column.
+#[derive(Debug, Clone)]
+pub struct MyColumn {
+    pub name: String,
+    /// `data_type`, lower case (`int`, `decimal`, …).
+    pub data_type: String,
+    /// `column_type`, lower case (`int(10) unsigned`, `tinyint(1)`, …).
+    pub column_type: String,
+    pub precision: Option<i64>,
+    pub scale: Option<i64>,
+}
+
+/// Maps one column to its Arrow type and the SQL selecting it.
+pub fn map_column(quoted: &str, c: &MyColumn) -> Column {
+    let unsigned = c.column_type.contains("unsigned");
+    let as_text = || (format!("CAST({quoted} AS CHAR)"), DataType::Utf8);
+    let raw = |t: DataType| (quoted.to_owned(), t);
+    let (select, data_type) = match c.data_type.as_str() {
+        "tinyint" if c.column_type == "tinyint(1)" => raw(DataType::Boolean),
+        "tinyint" => raw(if unsigned {
+            DataType::Int16
+        } else {
+            DataType::Int8
+        }),
+        "smallint" => raw(if unsigned {
+            DataType::Int32
+        } else {
+            DataType::Int16
+        }),
+        "mediumint" => raw(DataType::Int32),
+        "int" | "integer" => raw(if unsigned {
+            DataType::Int64
+        } else {
+            DataType::Int32
+        }),
+        "bigint" => raw(if unsigned {
+            DataType::Decimal128(20, 0)
+        } else {
+            DataType::Int64
+        }),
+        "decimal" | "numeric" => match (c.precision, c.scale) {
+            (Some(p), Some(s)) if (1..=38).contains(&p) => {
+                raw(DataType::Decimal128(p as u8, s as i8))
+            }
+            _ => as_text(),
+        },
+        "float" => raw(DataType::Float32),
+        "double" | "real" => raw(DataType::Float64),
+        "bit" if c.column_type == "bit(1)" => raw(DataType::Boolean),
+        "bit" => raw(DataType::Binary),
+        "year" => raw(DataType::Int16),
+        "date" => raw(DataType::Date32),
+        "datetime" | "timestamp" => raw(DataType::Date64),
+        "char" | "varchar" | "tinytext" | "text" | "mediumtext" | "longtext" => raw(DataType::Utf8),
+        "binary" | "varbinary" | "tinyblob" | "blob" | "mediumblob" | "longblob" | "geometry"
+        | "point" | "linestring" | "polygon" | "multipoint" | "multilinestring"
+        | "multipolygon" | "geometrycollection" => raw(DataType::Binary),
+        // time, enum, set, json, and whatever else: the server's text.
+        _ => as_text(),
+    };
+    Column {
+        name: c.name.clone(),
+        select,
+        data_type,
+    }
+}
+
+impl MySqlSource {
+    pub fn new(connect: Connect) -> MySqlSource {
+        MySqlSource {
+            connect,
+            pool: Mutex::new(None),
+        }
+    }
+
+    async fn pool(&self) -> Result<(MySqlPool, String), SourceError> {
+        let (user, password) = self.connect.credentials().await?;
+        let mut slot = self.pool.lock().await;
+        if let Some(p) = slot.as_ref() {
+            return Ok((p.clone(), user));
+        }
+        let url = &self.connect.url;
+        let mut options = MySqlConnectOptions::new()
+            .host(&url.host)
+            .port(url.port_or_default())
+            .username(&user)
+            .charset("utf8mb4")
+            // TIMESTAMP values as UTC instants; DATETIME keeps its wall clock.
+            .timezone(Some(String::from("+00:00")))
+            .ssl_mode(match url.tls {
+                TlsMode::Disable => MySqlSslMode::Disabled,
+                TlsMode::Prefer => MySqlSslMode::Preferred,
+                TlsMode::Require => MySqlSslMode::Required,
+                TlsMode::VerifyCa => MySqlSslMode::VerifyCa,
+                TlsMode::VerifyFull => MySqlSslMode::VerifyIdentity,
+            })
+            .disable_statement_logging();
+        if let Some(p) = &password {
+            options = options.password(p.expose());
+        }
+        if let Some(db) = &url.database {
+            options = options.database(db);
+        }
+        let pool = MySqlPoolOptions::new()
+            .max_connections(8)
+            .min_connections(0)
+            .acquire_timeout(Duration::from_secs(30))
+            .idle_timeout(Duration::from_secs(300))
+            .connect_lazy_with(options);
+        *slot = Some(pool.clone());
+        Ok((pool, user))
+    }
+
+    async fn conn(&self) -> Result<PoolConnection<sqlx::MySql>, SourceError> {
+        for attempt in 0..2 {
+            let (pool, user) = self.pool().await?;
+            match pool.acquire().await {
+                Ok(c) => return Ok(c),
+                Err(e) if attempt == 0 && is_auth_error(&e) => {
+                    tracing::warn!(target = %self.connect.target(), "login rejected; fetching the secret again");
+                    self.connect.invalidate();
+                    self.pool.lock().await.take();
+                    pool.close().await;
+                }
+                Err(e) => return Err(self.connect.connect_error(&user, e)),
+            }
+        }
+        unreachable!("the second attempt returns")
+    }
+
+    async fn resolve_schema(
+        &self,
+        conn: &mut PoolConnection<sqlx::MySql>,
+        schema: &str,
+    ) -> Result<String, SourceError> {
+        let names: Vec<String> = sqlx::query_scalar(
+            "SELECT CAST(schema_name AS CHAR) FROM information_schema.schemata WHERE lower(schema_name) = lower(?)",
+        )
+        .bind(schema)
+        .fetch_all(&mut **conn)
+        .await?;
+        resolve_name("schema", schema, names)
+    }
+
+    /// Streams `sql` with `params` into `sink` as batches of `schema`.
+    async fn stream(
+        &self,
+        sql: &str,
+        params: &[Scalar],
+        schema: SchemaRef,
+        names: &[String],
+        sink: &mut dyn BatchSink,
+        read_only: bool,
+    ) -> Result<(), SourceError> {
+        let mut out = BatchBuilder::new(schema).map_err(SourceError::Unsupported)?;
+        let mut conn = self.conn().await?;
+        if read_only {
+            sqlx::query("START TRANSACTION READ ONLY")
+                .execute(&mut *conn)
+                .await?;
+        }
+        tracing::debug!(sql, params = params.len(), "query");
+        {
+            let mut q = sqlx::query(AssertSqlSafe(sql.to_owned()));
+            for p in params {
+                q = bind(q, p);
+            }
+            let mut rows = q.fetch(&mut *conn);
+            while let Some(row) = rows.try_next().await? {
+                decode_row(&row, &mut out, names)?;
+                out.rows += 1;
+                if out.is_full() {
+                    sink.push(out.finish()).await?;
+                }
+            }
+        }
+        if out.rows > 0 {
+            sink.push(out.finish()).await?;
+        }
+        if read_only {
+            sqlx::query("COMMIT").execute(&mut *conn).await?;
+        }
+        Ok(())
+    }
+
+    async fn primary_key_range(
+        &self,
+        conn: &mut PoolConnection<sqlx::MySql>,
+        table: &TableInfo,
+    ) -> Result<Option<String>, SourceError> {
+        let keys: Vec<String> = sqlx::query_scalar(
+            "SELECT CAST(k.column_name AS CHAR) FROM information_schema.key_column_usage k \
+             WHERE k.table_schema = ? AND k.table_name = ? AND k.constraint_name = 'PRIMARY' ORDER BY k.ordinal_position",
+        )
+        .bind(&table.name.schema_name)
+        .bind(&table.name.table_name)
+        .fetch_all(&mut **conn)
+        .await?;
+        Ok(match keys.as_slice() {
+            [one]
+                if matches!(
+                    table.columns.get(one).map(|c| &c.data_type),
+                    Some(DataType::Int8 | DataType::Int16 | DataType::Int32 | DataType::Int64)
+                ) =>
+            {
+                Some(one.clone())
+            }
+            _ => None,
+        })
+    }
+}
+
+fn bind<'q>(
+    q: sqlx::query::Query<'q, sqlx::MySql, sqlx::mysql::MySqlArguments>,
+    v: &Scalar,
+) -> sqlx::query::Query<'q, sqlx::MySql, sqlx::mysql::MySqlArguments> {
+    match v {
+        Scalar::Bool(b) => q.bind(*b),
+        Scalar::Int8(x) => q.bind(*x),
+        Scalar::Int16(x) => q.bind(*x),
+        Scalar::Int32(x) => q.bind(*x),
+        Scalar::Int64(x) => q.bind(*x),
+        Scalar::UInt8(x) => q.bind(*x),
+        Scalar::UInt16(x) => q.bind(*x),
+        Scalar::UInt32(x) => q.bind(*x),
+        Scalar::UInt64(x) => q.bind(x.to_string()),
+        Scalar::Float32(x) => q.bind(*x),
+        Scalar::Float64(x) => q.bind(*x),
+        Scalar::Decimal { value, scale, .. } => {
+            q.bind(crate::protocol::format_decimal(*value, *scale))
+        }
+        Scalar::Utf8(s) => q.bind(s.clone()),
+        Scalar::Binary(b) => q.bind(b.clone()),
+        Scalar::Date32(d) => {
+            q.bind(arrow::temporal_conversions::date32_to_datetime(*d).map(|t| t.date()))
+        }
+        Scalar::Date64(ms) => q.bind(arrow::temporal_conversions::date64_to_datetime(*ms)),
+        Scalar::Timestamp { .. } => q.bind(v.to_string()),
+    }
+}
+
+/// Parses decimal text (`-12.5`) as an unscaled value at `scale`, rounding half up.
+pub fn parse_decimal(text: &str, precision: u8, scale: i8) -> Result<i128, String> {
+    let bad = || format!("\"{text}\" does not fit decimal({precision},{scale})");
+    let (negative, digits) = match text.trim().strip_prefix('-') {
+        Some(rest) => (true, rest),
+        None => (false, text.trim().trim_start_matches('+')),
+    };
+    let (int, frac) = digits.split_once('.').unwrap_or((digits, ""));
+    if int.is_empty() && frac.is_empty()
+        || !int.chars().chain(frac.chars()).all(|c| c.is_ascii_digit())
+    {
+        return Err(bad());
+    }
+    let scale_u = scale.max(0) as usize;
+    let mut value: i128 = 0;
+    for c in int
+        .chars()
+        .chain(frac.chars().chain(std::iter::repeat('0')).take(scale_u))
+    {
+        value = value
+            .checked_mul(10)
+            .and_then(|v| v.checked_add(i128::from(c as u8 - b'0')))
+            .ok_or_else(bad)?;
+    }
+    if frac.len() > scale_u && frac.as_bytes()[scale_u] >= b'5' {
+        value += 1;
+    }
+    if value.unsigned_abs() >= 10u128.pow(u32::from(precision)) {
+        return Err(bad());
+    }
+    Ok(if negative { -value } else { value })
+}
+
+/// Appends one row, decoding each value by its result column's runtime type.
+fn decode_row(row: &MySqlRow, out: &mut BatchBuilder, names: &[String]) -> Result<(), SourceError> {
+    for (i, builder) in out.columns.iter_mut().enumerate() {
+        let column = &row.columns()[i];
+        let type_name = column.type_info().name();
+        let err = |why: String| SourceError::Value {
+            column: names.get(i).cloned().unwrap_or_default(),
+            why,
+        };
+        let fail = |e: sqlx::Error| err(e.to_string());
+        macro_rules! get {
+            ($t:ty) => {
+                row.try_get_unchecked::<Option<$t>, _>(i).map_err(fail)?
+            };
+        }
+        macro_rules! put {
+            ($b:expr, $v:expr) => {
+                match $v {
+                    Some(v) => $b.append_value(v),
+                    None => $b.append_null(),
+                }
+            };
+        }
+        match builder {
+            ColumnBuilder::Boolean(b) => match type_name {
+                "BIT" => put!(b, get!(&[u8]).map(|v| v.iter().any(|x| *x != 0))),
+                _ => put!(b, get!(i8).map(|v| v != 0)),
+            },
+            ColumnBuilder::Int8(b) => put!(b, get!(i8)),
+            ColumnBuilder::Int16(b) => match type_name {
+                "TINYINT UNSIGNED" => put!(b, get!(u8).map(i16::from)),
+                "TINYINT" | "BOOLEAN" => put!(b, get!(i8).map(i16::from)),
+                _ => put!(b, get!(i16)),
+            },
+            ColumnBuilder::Int32(b) => match type_name {
+                "SMALLINT UNSIGNED" => put!(b, get!(u16).map(i32::from)),
+                "SMALLINT" | "YEAR" => put!(b, get!(i16).map(i32::from)),
+                _ => put!(b, get!(i32)),
+            },
+            ColumnBuilder::Int64(b) => match type_name {
+                "INT UNSIGNED" | "MEDIUMINT UNSIGNED" => put!(b, get!(u32).map(i64::from)),
+                "INT" | "MEDIUMINT" => put!(b, get!(i32).map(i64::from)),
+                _ => put!(b, get!(i64)),
+            },
+            ColumnBuilder::Float32(b) => put!(b, get!(f32)),
+            ColumnBuilder::Float64(b) => match type_name {
+                "FLOAT" => put!(b, get!(f32).map(f64::from)),
+                _ => put!(b, get!(f64)),
+            },
+            ColumnBuilder::Decimal {
+                builder,
+                precision,
+                scale,
+            } => match type_name {
+                "BIGINT UNSIGNED" => match get!(u64) {
+                    Some(v) => builder.append_value(
+                        i128::from(v) * 10i128.pow(scale.max(&mut 0).unsigned_abs().into()),
+                    ),
+                    None => builder.append_null(),
+                },
+                _ => match get!(&str) {
+                    Some(t) => {
+                        builder.append_value(parse_decimal(t, *precision, *scale).map_err(err)?)
+                    }
+                    None => builder.append_null(),
+                },
+            },
+            ColumnBuilder::Utf8(b) => put!(b, get!(&str)),
+            ColumnBuilder::Binary(b) => put!(b, get!(&[u8])),
+            ColumnBuilder::Date32(b) => put!(
+                b,
+                get!(NaiveDate).map(
+                    |d| (d - NaiveDate::from_ymd_opt(1970, 1, 1).expect("epoch")).num_days() as i32
+                )
+            ),
+            ColumnBuilder::Date64(b) => put!(
+                b,
+                get!(NaiveDateTime).map(|t| t.and_utc().timestamp_millis())
+            ),
+            ColumnBuilder::List { .. } => return Err(err("MySQL has no array type".into())),
+        }
+    }
+    Ok(())
+}
+
+#[async_trait]
+impl Source for MySqlSource {
+    async fn list_schemas(&self) -> Result<Vec<String>, SourceError> {
+        let mut conn = self.conn().await?;
+        Ok(sqlx::query_scalar(AssertSqlSafe(format!(
+            "SELECT CAST(schema_name AS CHAR) FROM information_schema.schemata \
+             WHERE schema_name NOT IN {SYSTEM_SCHEMAS} ORDER BY CAST(schema_name AS BINARY)"
+        )))
+        .fetch_all(&mut *conn)
+        .await?)
+    }
+
+    async fn list_tables(
+        &self,
+        schema: &str,
+        after: Option<&str>,
+        limit: Option<usize>,
+    ) -> Result<Vec<TableName>, SourceError> {
+        let mut conn = self.conn().await?;
+        let schema = self.resolve_schema(&mut conn, schema).await?;
+        let names: Vec<String> = sqlx::query_scalar(
+            "SELECT CAST(table_name AS CHAR) FROM information_schema.tables WHERE table_schema = ? \
+               AND (? IS NULL OR CAST(table_name AS BINARY) > CAST(? AS BINARY)) \
+             ORDER BY CAST(table_name AS BINARY) LIMIT ?",
+        )
+        .bind(&schema)
+        .bind(after)
+        .bind(after)
+        .bind(limit.map_or(i64::MAX, |l| l as i64))
+        .fetch_all(&mut *conn)
+        .await?;
+        Ok(names
+            .into_iter()
+            .map(|t| TableName::new(schema.clone(), t))
+            .collect())
+    }
+
+    async fn table(&self, name: &TableName) -> Result<TableInfo, SourceError> {
+        let mut conn = self.conn().await?;
+        let schema = self.resolve_schema(&mut conn, &name.schema_name).await?;
+        let tables: Vec<String> = sqlx::query_scalar(
+            "SELECT CAST(table_name AS CHAR) FROM information_schema.tables WHERE table_schema = ? AND lower(table_name) = lower(?)",
+        )
+        .bind(&schema)
+        .bind(&name.table_name)
+        .fetch_all(&mut *conn)
+        .await?;
+        let table = resolve_name(
+            "table",
+            &format!("{schema}.{}", name.table_name),
+            tables.into_iter().map(|t| format!("{schema}.{t}")),
+        )?;
+        let table = table[schema.len() + 1..].to_owned();
+        let rows = sqlx::query(
+            "SELECT CAST(column_name AS CHAR), CAST(lower(data_type) AS CHAR), CAST(lower(column_type) AS CHAR), \
+                    CAST(numeric_precision AS SIGNED), CAST(numeric_scale AS SIGNED) \
+             FROM information_schema.columns WHERE table_schema = ? AND table_name = ? ORDER BY ordinal_position",
+        )
+        .bind(&schema)
+        .bind(&table)
+        .fetch_all(&mut *conn)
+        .await?;
+        let mut columns = IndexMap::new();
+        for r in rows {
+            let c = MyColumn {
+                name: r.try_get(0)?,
+                data_type: r.try_get(1)?,
+                column_type: r.try_get(2)?,
+                precision: r.try_get(3)?,
+                scale: r.try_get(4)?,
+            };
+            if let Some(other) = columns
+                .keys()
+                .find(|k: &&String| k.eq_ignore_ascii_case(&c.name))
+            {
+                return Err(SourceError::Ambiguous {
+                    kind: "column",
+                    name: c.name.to_lowercase(),
+                    candidates: vec![other.clone(), c.name.clone()],
+                });
+            }
+            columns.insert(c.name.clone(), map_column(&MySql.quote(&c.name)?, &c));
+        }
+        Ok(TableInfo {
+            name: TableName::new(schema, table),
+            columns,
+        })
+    }
+
+    async fn query_columns(&self, query: &str) -> Result<IndexMap<String, Column>, SourceError> {
+        let mut conn = self.conn().await?;
+        let q = query.trim().trim_end_matches(';');
+        let statement = sqlx::Executor::prepare(
+            &mut *conn,
+            sqlx::SqlSafeStr::into_sql_str(AssertSqlSafe(q.to_owned())),
+        )
+        .await?;
+        let mut columns = IndexMap::new();
+        for c in sqlx::Statement::columns(&statement) {
+            let name = c.name().to_owned();
+            let quoted = format!("q.{}", MySql.quote(&name)?);
+            let type_name = c.type_info().name();
+            let (select, data_type) = match type_name {
+                "BOOLEAN" => (quoted, DataType::Boolean),
+                "TINYINT" => (quoted, DataType::Int8),
+                "TINYINT UNSIGNED" | "SMALLINT" | "YEAR" => (quoted, DataType::Int16),
+                "SMALLINT UNSIGNED" | "MEDIUMINT" | "MEDIUMINT UNSIGNED" | "INT" => {
+                    (quoted, DataType::Int32)
+                }
+                "INT UNSIGNED" | "BIGINT" => (quoted, DataType::Int64),
+                "BIGINT UNSIGNED" => (quoted, DataType::Decimal128(20, 0)),
+                "FLOAT" => (quoted, DataType::Float32),
+                "DOUBLE" => (quoted, DataType::Float64),
+                "DATE" => (quoted, DataType::Date32),
+                "DATETIME" | "TIMESTAMP" => (quoted, DataType::Date64),
+                "CHAR" | "VARCHAR" | "TINYTEXT" | "TEXT" | "MEDIUMTEXT" | "LONGTEXT" => {
+                    (quoted, DataType::Utf8)
+                }
+                "BINARY" | "VARBINARY" | "TINYBLOB" | "BLOB" | "MEDIUMBLOB" | "LONGBLOB"
+                | "GEOMETRY" => (quoted, DataType::Binary),
+                // DECIMAL's precision is not known before running: exact text.
+                _ => (format!("CAST({quoted} AS CHAR)"), DataType::Utf8),
+            };
+            columns.insert(
+                name.clone(),
+                Column {
+                    name,
+                    select,
+                    data_type,
+                },
+            );
+        }
+        Ok(columns)
+    }
+
+    async fn partitions(
+        &self,
+        table: &TableInfo,
+        constraints: &Constraints,
+    ) -> Result<Vec<IndexMap<String, String>>, SourceError> {
+        let mut conn = self.conn().await?;
+        let names: Vec<String> = sqlx::query_scalar(
+            "SELECT CAST(COALESCE(subpartition_name, partition_name) AS CHAR) FROM information_schema.partitions \
+             WHERE table_schema = ? AND table_name = ? AND partition_name IS NOT NULL \
+             ORDER BY partition_ordinal_position, subpartition_ordinal_position",
+        )
+        .bind(&table.name.schema_name)
+        .bind(&table.name.table_name)
+        .fetch_all(&mut *conn)
+        .await?;
+        let part = |p: &str| IndexMap::from([(PARTITION_NAME.to_owned(), p.to_owned())]);
+        if names.is_empty() {
+            return Ok(vec![part("*")]);
+        }
+        if constraints.summary.is_empty() && constraints.expression.is_empty() {
+            return Ok(names.iter().map(|n| part(n)).collect());
+        }
+        // The server's own pruning: EXPLAIN lists the partitions it would read.
+        let pruning = Constraints {
+            summary: constraints.summary.clone(),
+            expression: constraints.expression.clone(),
+            ..Default::default()
+        };
+        let query = SelectBuilder {
+            dialect: &MySql,
+            from: MySql.qualified(&table.name.schema_name, &table.name.table_name)?,
+            columns: &table.columns,
+        }
+        .build(&[], &pruning, &[])?;
+        let mut used: Option<Vec<String>> = None;
+        for prefix in ["EXPLAIN PARTITIONS ", "EXPLAIN "] {
+            let mut q = sqlx::query(AssertSqlSafe(format!("{prefix}{}", query.sql)));
+            for p in &query.params {
+                q = bind(q, p);
+            }
+            if let Ok(rows) = q.fetch_all(&mut *conn).await {
+                let mut found = Vec::new();
+                let mut impossible = false;
+                for r in &rows {
+                    let partitions: Option<String> = r
+                        .try_get_unchecked::<Option<String>, _>("partitions")
+                        .ok()
+                        .flatten();
+                    let extra: Option<String> = r
+                        .try_get_unchecked::<Option<String>, _>("Extra")
+                        .ok()
+                        .flatten();
+                    if extra
+                        .as_deref()
+                        .is_some_and(|e| e.contains("Impossible") || e.contains("no matching row"))
+                    {
+                        impossible = true;
+                    }
+                    found.extend(
+                        partitions
+                            .iter()
+                            .flat_map(|p| p.split(',').map(|s| s.trim().to_owned())),
+                    );
+                }
+                used = Some(if impossible { vec![] } else { found });
+                if rows
+                    .first()
+                    .is_some_and(|r| r.try_column("partitions").is_ok())
+                {
+                    break;
+                }
+                used = None;
+            }
+        }
+        Ok(match used {
+            Some(used) => names
+                .iter()
+                .filter(|n| used.contains(n))
+                .map(|n| part(n))
+                .collect(),
+            None => names.iter().map(|n| part(n)).collect(),
+        })
+    }
+
+    async fn split_partition(
+        &self,
+        table: &TableInfo,
+        partition: &IndexMap<String, String>,
+        target_bytes: u64,
+    ) -> Result<Vec<IndexMap<String, String>>, SourceError> {
+        let mut conn = self.conn().await?;
+        let p = partition
+            .get(PARTITION_NAME)
+            .map(String::as_str)
+            .unwrap_or("*");
+        let bytes: Option<i64> = if p == "*" {
+            sqlx::query_scalar("SELECT CAST(data_length AS SIGNED) FROM information_schema.tables WHERE table_schema = ? AND table_name = ? AND table_type = 'BASE TABLE'")
+                .bind(&table.name.schema_name)
+                .bind(&table.name.table_name)
+                .fetch_optional(&mut *conn)
+                .await?
+        } else {
+            sqlx::query_scalar("SELECT CAST(data_length AS SIGNED) FROM information_schema.partitions WHERE table_schema = ? AND table_name = ? AND COALESCE(subpartition_name, partition_name) = ?")
+                .bind(&table.name.schema_name)
+                .bind(&table.name.table_name)
+                .bind(p)
+                .fetch_optional(&mut *conn)
+                .await?
+        };
+        let Some(bytes) = bytes.filter(|b| *b as u64 > target_bytes) else {
+            return Ok(vec![partition.clone()]);
+        };
+        let Some(key) = self.primary_key_range(&mut conn, table).await? else {
+            return Ok(vec![partition.clone()]);
+        };
+        let from = source_from(table, p)?;
+        let k = MySql.quote(&key)?;
+        let row = sqlx::query(AssertSqlSafe(format!(
+            "SELECT CAST(MIN({k}) AS SIGNED), CAST(MAX({k}) AS SIGNED) FROM {from}"
+        )))
+        .fetch_one(&mut *conn)
+        .await?;
+        let (Some(lo), Some(hi)): (Option<i64>, Option<i64>) = (row.try_get(0)?, row.try_get(1)?)
+        else {
+            return Ok(vec![partition.clone()]);
+        };
+        let n = (bytes as u64).div_ceil(target_bytes).max(1) as i128;
+        let span = i128::from(hi) - i128::from(lo) + 1;
+        if span < 2 || n < 2 {
+            return Ok(vec![partition.clone()]);
+        }
+        let step = (span + n - 1) / n;
+        let mut out = Vec::new();
+        let mut start = i128::from(lo);
+        while start <= i128::from(hi) {
+            let end = start + step;
+            let mut s = partition.clone();
+            s.insert(RANGE_COLUMN.to_owned(), key.clone());
+            // First and last ranges are open, so rows added outside [min, max] are read too.
+            if start > i128::from(lo) {
+                s.insert(RANGE_FROM.to_owned(), start.to_string());
+            }
+            if end <= i128::from(hi) {
+                s.insert(RANGE_TO.to_owned(), end.to_string());
+            }
+            out.push(s);
+            start = end;
+        }
+        Ok(out)
+    }
+
+    fn sql(&self, plan: &ReadPlan<'_>) -> Result<Query, SourceError> {
+        let table = plan.table;
+        let p = plan
+            .split
+            .get(PARTITION_NAME)
+            .map(String::as_str)
+            .unwrap_or("*");
+        let from = source_from(table, p)?;
+        let mut ranges = Vec::new();
+        if let Some(key) = plan.split.get(RANGE_COLUMN) {
+            let c = table.resolve_column(key)?;
+            let bound = |k: &str| -> Result<Option<Scalar>, SourceError> {
+                plan.split
+                    .get(k)
+                    .map(|v| {
+                        v.parse::<i64>().map(Scalar::Int64).map_err(|_| {
+                            SourceError::Unsupported(format!(
+                                "split property {k} is not an integer: {v}"
+                            ))
+                        })
+                    })
+                    .transpose()
+            };
+            ranges.push(RangePredicate {
+                expr: c.select.clone(),
+                from: bound(RANGE_FROM)?,
+                to: bound(RANGE_TO)?,
+                cast: None,
+            });
+        }
+        let columns = plan.columns()?;
+        let projection: Vec<&str> = columns.iter().map(|c| c.name.as_str()).collect();
+        Ok(SelectBuilder {
+            dialect: &MySql,
+            from,
+            columns: &table.columns,
+        }
+        .build(&projection, plan.constraints, &ranges)?)
+    }
+
+    async fn read(&self, plan: ReadPlan<'_>, sink: &mut dyn BatchSink) -> Result<(), SourceError> {
+        let query = self.sql(&plan)?;
+        let names: Vec<String> = plan.columns()?.iter().map(|c| c.name.clone()).collect();
+        self.stream(
+            &query.sql,
+            &query.params,
+            plan.schema.clone(),
+            &names,
+            sink,
+            false,
+        )
+        .await
+    }
+
+    async fn read_query(
+        &self,
+        query: &str,
+        schema: SchemaRef,
+        sink: &mut dyn BatchSink,
+    ) -> Result<(), SourceError> {
+        let columns = self.query_columns(query).await?;
+        let mut select = Vec::new();
+        let mut names = Vec::new();
+        for f in schema.fields() {
+            let c = columns.get(f.name()).ok_or_else(|| SourceError::NotFound {
+                kind: "column",
+                name: f.name().clone(),
+            })?;
+            select.push(c.select.clone());
+            names.push(c.name.clone());
+        }
+        let select = if select.is_empty() {
+            "1".to_owned()
+        } else {
+            select.join(", ")
+        };
+        let sql = format!(
+            "SELECT {select} FROM ({}) AS q",
+            query.trim().trim_end_matches(';')
+        );
+        self.stream(&sql, &[], schema, &names, sink, true).await
+    }
+}
+
+fn source_from(table: &TableInfo, partition: &str) -> Result<String, SourceError> {
+    let t = MySql.qualified(&table.name.schema_name, &table.name.table_name)?;
+    Ok(if partition == "*" {
+        t
+    } else {
+        format!("{t} PARTITION ({})", MySql.quote(partition)?)
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn col(data_type: &str, column_type: &str, p: Option<i64>, s: Option<i64>) -> DataType {
+        map_column(
+            "`c`",
+            &MyColumn {
+                name: "c".into(),
+                data_type: data_type.into(),
+                column_type: column_type.into(),
+                precision: p,
+                scale: s,
+            },
+        )
+        .data_type
+    }
+
+    #[test]
+    fn unsigned_integers_widen() {
+        assert_eq!(
+            col("tinyint", "tinyint(3) unsigned", None, None),
+            DataType::Int16
+        );
+        assert_eq!(col("tinyint", "tinyint(1)", None, None), DataType::Boolean);
+        assert_eq!(
+            col("smallint", "smallint(5) unsigned", None, None),
+            DataType::Int32
+        );
+        assert_eq!(col("int", "int(10) unsigned", None, None), DataType::Int64);
+        assert_eq!(
+            col("bigint", "bigint(20) unsigned", None, None),
+            DataType::Decimal128(20, 0)
+        );
+        assert_eq!(
+            col("decimal", "decimal(65,4)", Some(65), Some(4)),
+            DataType::Utf8
+        );
+        assert_eq!(
+            col("decimal", "decimal(12,2)", Some(12), Some(2)),
+            DataType::Decimal128(12, 2)
+        );
+        assert_eq!(col("json", "json", None, None), DataType::Utf8);
+        assert_eq!(col("enum", "enum('a','b')", None, None), DataType::Utf8);
+    }
+
+    #[test]
+    fn decimal_text_parses_exactly() {
+        assert_eq!(parse_decimal("-12.345", 10, 2), Ok(-1235));
+        assert_eq!(
+            parse_decimal("99999999999999999999999999999999999999", 38, 0),
+            Ok(99999999999999999999999999999999999999)
+        );
+        assert!(parse_decimal("100", 2, 0).is_err());
+        assert!(parse_decimal("1e5", 10, 0).is_err());
+        assert_eq!(parse_decimal("0.5", 3, 0), Ok(1));
+    }
+}

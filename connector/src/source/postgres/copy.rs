@@ -1,0 +1,410 @@
+//! `COPY … TO STDOUT (FORMAT binary)` parsed straight into Arrow builders.
+//!
+//! Layout: an 11-byte signature, flags and a header extension; then per tuple an `int16`
+//! field count (`-1` ends the data) and per field an `int32` length (`-1` for NULL) and the
+//! value in the type's binary send format. Chunks from the server need not align with
+//! tuples, so incomplete tails are kept for the next chunk.
+
+use crate::source::builder::{BatchBuilder, ColumnBuilder};
+
+use super::types::Decode;
+
+const SIGNATURE: &[u8] = b"PGCOPY\n\xff\r\n\0";
+/// 2000-01-01 in days and milliseconds since 1970-01-01.
+const PG_EPOCH_DAYS: i32 = 10_957;
+const PG_EPOCH_MS: i64 = 946_684_800_000;
+
+pub struct CopyDecoder {
+    decoders: Vec<Decode>,
+    names: Vec<String>,
+    pending: Vec<u8>,
+    header_done: bool,
+    pub finished: bool,
+}
+
+fn be_i16(b: &[u8]) -> i16 {
+    i16::from_be_bytes([b[0], b[1]])
+}
+fn be_i32(b: &[u8]) -> i32 {
+    i32::from_be_bytes([b[0], b[1], b[2], b[3]])
+}
+fn be_i64(b: &[u8]) -> i64 {
+    i64::from_be_bytes(b[..8].try_into().expect("8 bytes"))
+}
+
+impl CopyDecoder {
+    /// `decoders`/`names` per output column; empty for a count-only read.
+    pub fn new(decoders: Vec<Decode>, names: Vec<String>) -> CopyDecoder {
+        CopyDecoder {
+            decoders,
+            names,
+            pending: Vec::new(),
+            header_done: false,
+            finished: false,
+        }
+    }
+
+    /// Decodes every complete tuple of `chunk` (after what was pending) into `out`,
+    /// calling `flush` whenever `out` is full.
+    pub fn feed(
+        &mut self,
+        chunk: &[u8],
+        out: &mut BatchBuilder,
+        flush: &mut dyn FnMut(&mut BatchBuilder) -> Result<(), String>,
+    ) -> Result<(), String> {
+        let mut data = std::mem::take(&mut self.pending);
+        data.extend_from_slice(chunk);
+        let mut at = 0;
+        if !self.header_done {
+            if data.len() < SIGNATURE.len() + 8 {
+                self.pending = data;
+                return Ok(());
+            }
+            if &data[..SIGNATURE.len()] != SIGNATURE {
+                return Err("not a binary COPY stream (bad signature)".into());
+            }
+            let ext = be_i32(&data[SIGNATURE.len() + 4..]) as usize;
+            at = SIGNATURE.len() + 8 + ext;
+            if data.len() < at {
+                self.pending = data;
+                return Ok(());
+            }
+            self.header_done = true;
+        }
+        while at + 2 <= data.len() {
+            let fields = be_i16(&data[at..]);
+            if fields == -1 {
+                self.finished = true;
+                at += 2;
+                break;
+            }
+            let Some(end) = tuple_end(&data, at + 2, fields)? else {
+                break;
+            };
+            self.decode_tuple(&data[at + 2..end], fields, out)?;
+            out.rows += 1;
+            if out.is_full() {
+                flush(out)?;
+            }
+            at = end;
+        }
+        self.pending = data.split_off(at);
+        Ok(())
+    }
+
+    fn decode_tuple(
+        &self,
+        mut b: &[u8],
+        fields: i16,
+        out: &mut BatchBuilder,
+    ) -> Result<(), String> {
+        if self.decoders.is_empty() {
+            return Ok(()); // count-only
+        }
+        if fields as usize != self.decoders.len() {
+            return Err(format!(
+                "COPY row has {fields} fields, expected {}",
+                self.decoders.len()
+            ));
+        }
+        for (i, (decode, builder)) in self.decoders.iter().zip(out.columns.iter_mut()).enumerate() {
+            let len = be_i32(b);
+            b = &b[4..];
+            if len < 0 {
+                builder.append_null();
+                continue;
+            }
+            let (value, rest) = b.split_at(len as usize);
+            b = rest;
+            decode_value(decode, value, builder)
+                .map_err(|why| format!("column \"{}\": {why}", self.names[i]))?;
+        }
+        Ok(())
+    }
+}
+
+/// The end of the tuple whose fields start at `at`, or `None` if it is not all here yet.
+fn tuple_end(data: &[u8], mut at: usize, fields: i16) -> Result<Option<usize>, String> {
+    if fields < 0 {
+        return Err(format!("invalid COPY field count {fields}"));
+    }
+    for _ in 0..fields {
+        if at + 4 > data.len() {
+            return Ok(None);
+        }
+        let len = be_i32(&data[at..]);
+        at += 4;
+        if len > 0 {
+            at += len as usize;
+        } else if len < -1 {
+            return Err(format!("invalid COPY field length {len}"));
+        }
+    }
+    Ok((at <= data.len()).then_some(at))
+}
+
+fn need(value: &[u8], n: usize) -> Result<(), String> {
+    if value.len() == n {
+        Ok(())
+    } else {
+        Err(format!("expected {n} bytes, found {}", value.len()))
+    }
+}
+
+fn decode_value(decode: &Decode, v: &[u8], builder: &mut ColumnBuilder) -> Result<(), String> {
+    match (decode, builder) {
+        (Decode::Bool, ColumnBuilder::Boolean(b)) => {
+            need(v, 1)?;
+            b.append_value(v[0] != 0);
+        }
+        (Decode::Int2, ColumnBuilder::Int16(b)) => {
+            need(v, 2)?;
+            b.append_value(be_i16(v));
+        }
+        (Decode::Int4, ColumnBuilder::Int32(b)) => {
+            need(v, 4)?;
+            b.append_value(be_i32(v));
+        }
+        (Decode::Int8, ColumnBuilder::Int64(b)) => {
+            need(v, 8)?;
+            b.append_value(be_i64(v));
+        }
+        (Decode::Float4, ColumnBuilder::Float32(b)) => {
+            need(v, 4)?;
+            b.append_value(f32::from_bits(be_i32(v) as u32));
+        }
+        (Decode::Float8, ColumnBuilder::Float64(b)) => {
+            need(v, 8)?;
+            b.append_value(f64::from_bits(be_i64(v) as u64));
+        }
+        (Decode::Numeric { precision, scale }, ColumnBuilder::Decimal { builder, .. }) => {
+            builder.append_value(numeric_to_i128(v, *precision, *scale)?);
+        }
+        (Decode::Text, ColumnBuilder::Utf8(b)) => {
+            b.append_value(std::str::from_utf8(v).map_err(|e| format!("invalid UTF-8 text: {e}"))?);
+        }
+        (Decode::Bytea, ColumnBuilder::Binary(b)) => b.append_value(v),
+        (Decode::Date, ColumnBuilder::Date32(b)) => {
+            need(v, 4)?;
+            let days = be_i32(v);
+            if days == i32::MAX || days == i32::MIN {
+                return Err("infinite dates have no Athena value".into());
+            }
+            b.append_value(days.checked_add(PG_EPOCH_DAYS).ok_or("date out of range")?);
+        }
+        (Decode::Timestamp, ColumnBuilder::Date64(b)) => {
+            need(v, 8)?;
+            let micros = be_i64(v);
+            if micros == i64::MAX || micros == i64::MIN {
+                return Err("infinite timestamps have no Athena value".into());
+            }
+            b.append_value(micros.div_euclid(1000) + PG_EPOCH_MS);
+        }
+        (Decode::Array(element), builder @ ColumnBuilder::List { .. }) => {
+            decode_array(element, v, builder)?;
+        }
+        (d, _) => {
+            return Err(format!(
+                "internal: decoder {d:?} does not match its builder"
+            ))
+        }
+    }
+    Ok(())
+}
+
+/// `int32 ndim, int32 flags, oid element, ndim × (int32 size, int32 lbound), elements`.
+fn decode_array(element: &Decode, v: &[u8], builder: &mut ColumnBuilder) -> Result<(), String> {
+    if v.len() < 12 {
+        return Err("truncated array".into());
+    }
+    let ndim = be_i32(v);
+    let ColumnBuilder::List { child, .. } = builder else {
+        unreachable!("matched by the caller")
+    };
+    let mut at = 12;
+    let count = match ndim {
+        0 => 0,
+        1 => {
+            if v.len() < 20 {
+                return Err("truncated array".into());
+            }
+            at += 8;
+            be_i32(&v[12..]).max(0) as usize
+        }
+        n => return Err(format!(
+            "{n}-dimensional arrays are not supported (only one dimension maps to an Athena array)"
+        )),
+    };
+    for _ in 0..count {
+        if at + 4 > v.len() {
+            return Err("truncated array element".into());
+        }
+        let len = be_i32(&v[at..]);
+        at += 4;
+        if len < 0 {
+            child.append_null();
+            continue;
+        }
+        let end = at + len as usize;
+        if end > v.len() {
+            return Err("truncated array element".into());
+        }
+        decode_value(element, &v[at..end], child)?;
+        at = end;
+    }
+    builder.close_list();
+    Ok(())
+}
+
+/// A `numeric` in binary form (base-10000 digits) as an unscaled value at `scale`,
+/// rounding half away from zero; an error if it does not fit `precision` digits.
+pub fn numeric_to_i128(v: &[u8], precision: u8, scale: i8) -> Result<i128, String> {
+    if v.len() < 8 {
+        return Err("truncated numeric".into());
+    }
+    let ndigits = be_i16(v) as i32;
+    let weight = be_i16(&v[2..]) as i32;
+    let sign = u16::from_be_bytes([v[4], v[5]]);
+    match sign {
+        0x0000 | 0x4000 => {}
+        0xC000 => return Err("NaN has no decimal value".into()),
+        0xD000 | 0xF000 => return Err("infinity has no decimal value".into()),
+        other => return Err(format!("invalid numeric sign {other:#x}")),
+    }
+    if v.len() != 8 + 2 * ndigits.max(0) as usize {
+        return Err("truncated numeric".into());
+    }
+    let overflow = || format!("value does not fit decimal({precision},{scale})");
+    // value = Σ digit[i] · 10000^(weight − i); accumulate, then shift to `scale`.
+    let mut acc: i128 = 0;
+    for i in 0..ndigits as usize {
+        let d = be_i16(&v[8 + 2 * i..]) as i128;
+        acc = acc
+            .checked_mul(10_000)
+            .and_then(|a| a.checked_add(d))
+            .ok_or_else(overflow)?;
+    }
+    // acc = value · 10^(4·(ndigits − 1 − weight))
+    let exp = 4 * (ndigits - 1 - weight);
+    let shift = i32::from(scale) - exp;
+    let mut unscaled = if ndigits == 0 {
+        0
+    } else if shift >= 0 {
+        10i128
+            .checked_pow(shift as u32)
+            .and_then(|f| acc.checked_mul(f))
+            .ok_or_else(overflow)?
+    } else {
+        let divisor = 10i128.checked_pow((-shift) as u32);
+        match divisor {
+            Some(f) => {
+                let (q, r) = (acc / f, acc % f);
+                if r * 2 >= f {
+                    q + 1
+                } else {
+                    q
+                }
+            }
+            None => 0, // far below the scale's resolution
+        }
+    };
+    if sign == 0x4000 {
+        unscaled = -unscaled;
+    }
+    if unscaled.unsigned_abs() >= 10u128.pow(u32::from(precision)) {
+        return Err(overflow());
+    }
+    Ok(unscaled)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Binary numeric for digits (base 10000), weight, negative.
+    fn numeric(digits: &[i16], weight: i16, negative: bool, dscale: u16) -> Vec<u8> {
+        let mut v = Vec::new();
+        v.extend_from_slice(&(digits.len() as i16).to_be_bytes());
+        v.extend_from_slice(&weight.to_be_bytes());
+        v.extend_from_slice(&(if negative { 0x4000u16 } else { 0 }).to_be_bytes());
+        v.extend_from_slice(&dscale.to_be_bytes());
+        for d in digits {
+            v.extend_from_slice(&d.to_be_bytes());
+        }
+        v
+    }
+
+    #[test]
+    fn numerics_rescale_and_round_half_up() {
+        // 12345.678 = [1, 2345, 6780] weight 1
+        let n = numeric(&[1, 2345, 6780], 1, false, 3);
+        assert_eq!(numeric_to_i128(&n, 10, 3), Ok(12_345_678));
+        assert_eq!(numeric_to_i128(&n, 10, 2), Ok(1_234_568));
+        assert_eq!(numeric_to_i128(&n, 10, 0), Ok(12_346));
+        assert_eq!(
+            numeric_to_i128(&numeric(&[1, 2345, 6780], 1, true, 3), 10, 1),
+            Ok(-123_457)
+        );
+        // 0.0005 = [5] weight -1 → 0.001 at scale 3, 0 at scale 2
+        assert_eq!(numeric_to_i128(&numeric(&[5], -1, false, 4), 5, 3), Ok(1));
+        assert_eq!(numeric_to_i128(&numeric(&[], 0, false, 0), 5, 2), Ok(0));
+        // 10^40 does not fit decimal(38, 0)
+        assert_eq!(
+            numeric_to_i128(&numeric(&[1], 10, false, 0), 38, 0),
+            Err("value does not fit decimal(38,0)".into())
+        );
+        assert!(numeric_to_i128(&[0, 0, 0, 0, 0xC0, 0, 0, 0], 38, 0)
+            .unwrap_err()
+            .contains("NaN"));
+    }
+
+    #[test]
+    fn tuples_split_across_chunks() {
+        let schema = std::sync::Arc::new(arrow::datatypes::Schema::new(vec![
+            arrow::datatypes::Field::new("a", arrow::datatypes::DataType::Int32, true),
+            arrow::datatypes::Field::new("b", arrow::datatypes::DataType::Utf8, true),
+        ]));
+        let mut stream = Vec::new();
+        stream.extend_from_slice(SIGNATURE);
+        stream.extend_from_slice(&[0; 8]);
+        for (a, b) in [
+            (Some(7), Some("x")),
+            (None, Some("héllo")),
+            (Some(-1), None),
+        ] {
+            stream.extend_from_slice(&2i16.to_be_bytes());
+            match a {
+                Some(a) => {
+                    stream.extend_from_slice(&4i32.to_be_bytes());
+                    stream.extend_from_slice(&(a as i32).to_be_bytes());
+                }
+                None => stream.extend_from_slice(&(-1i32).to_be_bytes()),
+            }
+            match b {
+                Some(b) => {
+                    stream.extend_from_slice(&(b.len() as i32).to_be_bytes());
+                    stream.extend_from_slice(b.as_bytes());
+                }
+                None => stream.extend_from_slice(&(-1i32).to_be_bytes()),
+            }
+        }
+        stream.extend_from_slice(&(-1i16).to_be_bytes());
+        for chunk in [1usize, 3, 7, stream.len()] {
+            let mut d = CopyDecoder::new(
+                vec![Decode::Int4, Decode::Text],
+                vec!["a".into(), "b".into()],
+            );
+            let mut out = BatchBuilder::new(schema.clone()).unwrap();
+            for c in stream.chunks(chunk) {
+                d.feed(c, &mut out, &mut |_| Ok(())).unwrap();
+            }
+            assert!(d.finished);
+            let batch = out.finish();
+            assert_eq!(batch.num_rows(), 3, "chunk {chunk}");
+            assert_eq!(
+                arrow::util::pretty::pretty_format_batches(&[batch]).unwrap().to_string(),
+                "+----+-------+\n| a  | b     |\n+----+-------+\n| 7  | x     |\n|    | héllo |\n| -1 |       |\n+----+-------+"
+            );
+        }
+    }
+}

@@ -1,0 +1,172 @@
+//! Rows of one split into a response: inline while small, else blocks of at most
+//! `maxBlockSize` spilled to S3 while reading continues (SPEC §4.2-4.4).
+
+use std::sync::Arc;
+
+use arrow::array::RecordBatch;
+use arrow::datatypes::SchemaRef;
+use async_trait::async_trait;
+use tokio::task::JoinSet;
+
+use crate::protocol::{ipc, Framing, SpillLocation};
+use crate::source::{BatchSink, SourceError};
+
+use super::crypto::BlockCrypto;
+
+/// The Lambda response limit is 6 MB; base64 and JSON must fit beneath it.
+pub const MAX_INLINE_RESPONSE_BYTES: usize = 5_500_000;
+/// Spilled blocks written concurrently while reading goes on.
+const MAX_IN_FLIGHT: usize = 2;
+
+/// Where and how to spill one split's blocks.
+pub struct Spill {
+    pub s3: aws_sdk_s3::Client,
+    /// The split's directory (`directory: true`).
+    pub location: SpillLocation,
+    pub crypto: Option<Arc<BlockCrypto>>,
+}
+
+/// What a split's read produced.
+#[derive(Debug)]
+pub enum Outcome {
+    Inline(RecordBatch),
+    Spilled(Vec<SpillLocation>),
+}
+
+pub struct BlockWriter {
+    schema: SchemaRef,
+    pending: Vec<RecordBatch>,
+    pending_bytes: usize,
+    max_block: usize,
+    max_inline: usize,
+    spill: Option<Spill>,
+    spilled: Vec<SpillLocation>,
+    in_flight: JoinSet<Result<(), String>>,
+    /// Rows and bytes written, for the logs.
+    pub rows: usize,
+}
+
+impl BlockWriter {
+    pub fn new(
+        schema: SchemaRef,
+        max_block: usize,
+        max_inline: usize,
+        spill: Option<Spill>,
+    ) -> BlockWriter {
+        BlockWriter {
+            schema,
+            pending: Vec::new(),
+            pending_bytes: 0,
+            max_block: max_block.max(1),
+            max_inline,
+            spill,
+            spilled: Vec::new(),
+            in_flight: JoinSet::new(),
+            rows: 0,
+        }
+    }
+
+    fn block(&mut self) -> Result<RecordBatch, String> {
+        let batches = std::mem::take(&mut self.pending);
+        self.pending_bytes = 0;
+        arrow::compute::concat_batches(&self.schema, &batches)
+            .map_err(|e| format!("cannot assemble a block: {e}"))
+    }
+
+    /// Starts writing the pending rows as the next block `<split key>.<N>`.
+    async fn spill_pending(&mut self) -> Result<(), String> {
+        let block = self.block()?;
+        let Some(spill) = &self.spill else {
+            return Err(format!(
+                "the result of this split exceeds the inline limit ({} bytes) and no spill bucket is configured (set spill_bucket)",
+                self.max_inline
+            ));
+        };
+        // Spilled blocks always use the legacy framing (SPEC §4.4).
+        let plain = ipc::encode_batch(&block, Framing::Legacy)
+            .map_err(|e| format!("cannot encode a spilled block: {e}"))?;
+        let body = match &spill.crypto {
+            Some(c) => c.encrypt(&plain),
+            None => plain,
+        };
+        let location = SpillLocation {
+            bucket: spill.location.bucket.clone(),
+            key: format!("{}.{}", spill.location.key, self.spilled.len()),
+            directory: false,
+        };
+        let s3 = spill.s3.clone();
+        while self.in_flight.len() >= MAX_IN_FLIGHT {
+            self.join_one().await?;
+        }
+        let (bucket, key) = (location.bucket.clone(), location.key.clone());
+        self.in_flight.spawn(async move {
+            s3.put_object()
+                .bucket(&bucket)
+                .key(&key)
+                .body(aws_sdk_s3::primitives::ByteStream::from(body))
+                .send()
+                .await
+                .map(|_| ())
+                .map_err(|e| {
+                    format!(
+                        "spill write to s3://{bucket}/{key} failed: {}",
+                        aws_sdk_s3::error::DisplayErrorContext(&e)
+                    )
+                })
+        });
+        self.spilled.push(location);
+        Ok(())
+    }
+
+    async fn join_one(&mut self) -> Result<(), String> {
+        match self.in_flight.join_next().await {
+            Some(Ok(r)) => r,
+            Some(Err(e)) => Err(format!("spill task failed: {e}")),
+            None => Ok(()),
+        }
+    }
+
+    /// All rows read: inline if nothing spilled and the block fits, else the rest spilled.
+    pub async fn finish(mut self) -> Result<Outcome, String> {
+        if self.spilled.is_empty() && self.pending_bytes < self.max_inline {
+            let block = self.block()?;
+            // The serialized response must also fit the Lambda limit (base64: 4/3).
+            let encoded = if block.num_rows() == 0 {
+                0
+            } else {
+                ipc::encode_batch(&block, Framing::Modern)
+                    .map(|b| b.len())
+                    .unwrap_or(usize::MAX)
+            };
+            if encoded / 3 * 4 < MAX_INLINE_RESPONSE_BYTES {
+                return Ok(Outcome::Inline(block));
+            }
+            self.pending = vec![block];
+        }
+        if !self.pending.is_empty() {
+            self.spill_pending().await?;
+        }
+        while !self.in_flight.is_empty() {
+            self.join_one().await?;
+        }
+        Ok(Outcome::Spilled(self.spilled))
+    }
+}
+
+#[async_trait]
+impl BatchSink for BlockWriter {
+    async fn push(&mut self, batch: RecordBatch) -> Result<(), SourceError> {
+        self.rows += batch.num_rows();
+        self.pending_bytes += batch.get_array_memory_size();
+        self.pending.push(batch);
+        if self.pending_bytes >= self.max_block {
+            self.spill_pending().await.map_err(SourceError::Sink)?;
+        }
+        // A failed write stops the read at once.
+        while let Some(done) = self.in_flight.try_join_next() {
+            done.map_err(|e| SourceError::Sink(e.to_string()))?
+                .map_err(SourceError::Sink)?;
+        }
+        Ok(())
+    }
+}
