@@ -39,6 +39,15 @@ SQL
 if ! runuser -u postgres -- psql -tAc "SELECT 1 FROM pg_database WHERE datname = 'athena_test'" postgres | grep -q 1; then
   runuser -u postgres -- createdb -O athena athena_test
 fi
+# Members of athena_password_auth must log in with their password even where the server
+# trusts local connections, so credential tests (rotation, wrong passwords) mean something.
+runuser -u postgres -- psql -q postgres -c "DO \$\$ BEGIN IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'athena_password_auth') THEN CREATE ROLE athena_password_auth NOLOGIN; END IF; END \$\$;"
+hba=$(runuser -u postgres -- psql -tAc "SHOW hba_file" postgres)
+if ! grep -q '+athena_password_auth' "$hba"; then
+  printf 'host all +athena_password_auth 127.0.0.1/32 scram-sha-256\nhost all +athena_password_auth ::1/128 scram-sha-256\n' | cat - "$hba" > "$hba.new"
+  chown --reference="$hba" "$hba.new" && chmod --reference="$hba" "$hba.new" && mv "$hba.new" "$hba"
+  runuser -u postgres -- psql -q postgres -c "SELECT pg_reload_conf()" >/dev/null
+fi
 log "PostgreSQL ready on 127.0.0.1:5432"
 
 # --- MariaDB ------------------------------------------------------------------------------

@@ -1,5 +1,6 @@
 //! An Athena Query Federation connector for relational databases.
 
+pub mod client;
 pub mod config;
 pub mod handler;
 pub mod protocol;

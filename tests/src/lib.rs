@@ -1,1 +1,235 @@
-//! Shared harness for the integration tests.
+//! Harness for the integration tests: real PostgreSQL and MariaDB (as `scripts/test.sh`
+//! provides them), moto's server for the AWS APIs, and the connector driven through the
+//! same JSON protocol Athena speaks.
+
+use std::net::TcpListener;
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, OnceLock};
+use std::time::{Duration, Instant};
+
+use arrow::array::RecordBatch;
+use arrow::datatypes::{Field, Schema, SchemaRef};
+use athena_connector::client::{Client, InProcess};
+use athena_connector::config::Config;
+use athena_connector::handler::Connector;
+use athena_connector::protocol::{Constraints, GetTableResponse, TableName};
+
+pub mod check;
+
+pub const REGION: &str = "us-east-1";
+
+fn env_or(name: &str, default: &str) -> String {
+    std::env::var(name).unwrap_or_else(|_| default.to_owned())
+}
+
+/// `postgres://…` of the test server (as `scripts/services.sh` sets it up).
+pub fn postgres_url() -> String {
+    env_or(
+        "ATHENA_TEST_POSTGRES",
+        "postgres://athena:athena@127.0.0.1:5432/athena_test",
+    )
+}
+
+pub fn mysql_url() -> String {
+    env_or(
+        "ATHENA_TEST_MYSQL",
+        "mysql://athena:athena@127.0.0.1:3306/athena_test",
+    )
+}
+
+/// A PostgreSQL connection for setting up and cross-checking; fails with what to run.
+pub async fn postgres() -> sqlx::PgPool {
+    sqlx::postgres::PgPoolOptions::new()
+        .max_connections(4)
+        .connect(&postgres_url())
+        .await
+        .unwrap_or_else(|e| {
+            panic!(
+                "PostgreSQL at {} is not reachable ({e}); run scripts/test.sh",
+                postgres_url()
+            )
+        })
+}
+
+pub async fn mysql() -> sqlx::MySqlPool {
+    sqlx::mysql::MySqlPoolOptions::new()
+        .max_connections(4)
+        .connect(&mysql_url())
+        .await
+        .unwrap_or_else(|e| {
+            panic!(
+                "MariaDB at {} is not reachable ({e}); run scripts/test.sh",
+                mysql_url()
+            )
+        })
+}
+
+struct Moto {
+    url: String,
+    _child: Option<Child>,
+}
+
+/// moto's server: `ATHENA_TEST_MOTO_URL` if set, else one started for this test process
+/// from `.venv/bin/moto_server` (or `ATHENA_TEST_MOTO`), which dies with the process.
+pub fn moto_url() -> &'static str {
+    static MOTO: OnceLock<Moto> = OnceLock::new();
+    &MOTO
+        .get_or_init(|| {
+            if let Ok(url) = std::env::var("ATHENA_TEST_MOTO_URL") {
+                return Moto { url, _child: None };
+            }
+            let bin = std::env::var("ATHENA_TEST_MOTO").unwrap_or_else(|_| {
+                concat!(env!("CARGO_MANIFEST_DIR"), "/../.venv/bin/moto_server").to_owned()
+            });
+            let port = TcpListener::bind("127.0.0.1:0")
+                .and_then(|l| l.local_addr())
+                .expect("a free port")
+                .port();
+            // Spawned from a thread that lives as long as the process, so that the
+            // parent-death signal fires when the test process ends, not when a test does.
+            let (tx, rx) = std::sync::mpsc::channel();
+            let b = bin.clone();
+            std::thread::spawn(move || {
+                let mut cmd = Command::new(&b);
+                cmd.args(["-H", "127.0.0.1", "-p", &port.to_string()])
+                    .stdout(Stdio::null())
+                    .stderr(Stdio::null());
+                #[cfg(target_os = "linux")]
+                unsafe {
+                    use std::os::unix::process::CommandExt;
+                    cmd.pre_exec(|| {
+                        libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGTERM);
+                        Ok(())
+                    });
+                }
+                let _ = tx.send(cmd.spawn());
+                loop {
+                    std::thread::park();
+                }
+            });
+            let child = rx
+                .recv()
+                .expect("moto spawner")
+                .unwrap_or_else(|e| panic!("cannot start moto ({bin}: {e}); run scripts/test.sh"));
+            let url = format!("http://127.0.0.1:{port}");
+            let deadline = Instant::now() + Duration::from_secs(30);
+            while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+                assert!(Instant::now() < deadline, "moto did not listen on {url}");
+                std::thread::sleep(Duration::from_millis(100));
+            }
+            Moto {
+                url,
+                _child: Some(child),
+            }
+        })
+        .url
+}
+
+/// AWS SDK configuration for moto: fixed test credentials, one region.
+pub async fn aws() -> aws_config::SdkConfig {
+    aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .region(aws_config::Region::new(REGION))
+        .endpoint_url(moto_url())
+        .credentials_provider(aws_sdk_s3::config::Credentials::new(
+            "testing", "testing", None, None, "tests",
+        ))
+        .load()
+        .await
+}
+
+pub async fn s3() -> aws_sdk_s3::Client {
+    aws_sdk_s3::Client::from_conf(
+        aws_sdk_s3::config::Builder::from(&aws().await)
+            .force_path_style(true)
+            .build(),
+    )
+}
+
+pub async fn create_bucket(name: &str) {
+    let _ = s3().await.create_bucket().bucket(name).send().await;
+}
+
+/// Creates or overwrites a secret holding `username` and `password`.
+pub async fn put_secret(name: &str, username: &str, password: &str) {
+    let sm = aws_sdk_secretsmanager::Client::new(&aws().await);
+    let value = serde_json::json!({"username": username, "password": password}).to_string();
+    if sm
+        .create_secret()
+        .name(name)
+        .secret_string(&value)
+        .send()
+        .await
+        .is_err()
+    {
+        sm.put_secret_value()
+            .secret_id(name)
+            .secret_string(&value)
+            .send()
+            .await
+            .expect("put secret");
+    }
+}
+
+/// A connector configured from `vars` (as Lambda environment variables), AWS at moto.
+pub async fn connector(vars: &[(&str, &str)]) -> Arc<Connector> {
+    let config = Config::from_vars(vars.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())));
+    Arc::new(Connector::with_aws(config, aws().await))
+}
+
+/// A client (Athena's side) for `catalog` of `connector`, with S3 for spilled blocks.
+pub async fn client(connector: Arc<Connector>, catalog: &str) -> Client {
+    let mut c = Client::new(Arc::new(InProcess(connector)), catalog);
+    c.s3 = Some(s3().await);
+    c.ping().await.expect("ping");
+    c
+}
+
+/// A query's result: every split read and concatenated.
+pub struct Read {
+    pub table: GetTableResponse,
+    pub splits: usize,
+    pub batch: RecordBatch,
+}
+
+/// Reads `projection` of `schema.table` under `constraints`, as Athena would.
+pub async fn read(
+    client: &Client,
+    schema: &str,
+    table: &str,
+    projection: &[&str],
+    constraints: &Constraints,
+) -> Result<Read, String> {
+    let t = client
+        .get_table(&TableName::new(schema, table), Default::default())
+        .await
+        .map_err(|e| e.to_string())?;
+    let fields: Vec<Field> = projection
+        .iter()
+        .map(|p| {
+            t.schema
+                .field_with_name(p)
+                .map(|f| f.clone())
+                .map_err(|e| e.to_string())
+        })
+        .collect::<Result<_, _>>()?;
+    let out: SchemaRef = Arc::new(Schema::new(fields));
+    let splits = client
+        .splits(&t, constraints)
+        .await
+        .map_err(|e| e.to_string())?;
+    let mut batches = Vec::new();
+    for s in splits.clone() {
+        batches.extend(
+            client
+                .read_split(&t.table_name, out.clone(), s, constraints)
+                .await
+                .map_err(|e| e.to_string())?,
+        );
+    }
+    let batch = arrow::compute::concat_batches(&out, &batches).map_err(|e| e.to_string())?;
+    Ok(Read {
+        table: t,
+        splits: splits.len(),
+        batch,
+    })
+}

@@ -176,6 +176,9 @@ impl From<sqlx::Error> for SourceError {
                 Some(code) => format!("{} (SQLSTATE {code})", db.message()),
                 None => db.message().to_owned(),
             }),
+            sqlx::Error::Io(e) => {
+                SourceError::Database(format!("the connection to the database was lost: {e}"))
+            }
             other => SourceError::Database(other.to_string()),
         }
     }

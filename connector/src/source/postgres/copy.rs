@@ -231,9 +231,11 @@ fn decode_array(element: &Decode, v: &[u8], builder: &mut ColumnBuilder) -> Resu
             at += 8;
             be_i32(&v[12..]).max(0) as usize
         }
-        n => return Err(format!(
+        n => {
+            return Err(format!(
             "{n}-dimensional arrays are not supported (only one dimension maps to an Athena array)"
-        )),
+        ))
+        }
     };
     for _ in 0..count {
         if at + 4 > v.len() {
@@ -262,8 +264,8 @@ pub fn numeric_to_i128(v: &[u8], precision: u8, scale: i8) -> Result<i128, Strin
     if v.len() < 8 {
         return Err("truncated numeric".into());
     }
-    let ndigits = be_i16(v) as i32;
-    let weight = be_i16(&v[2..]) as i32;
+    let ndigits = i32::from(be_i16(v));
+    let weight = i32::from(be_i16(&v[2..]));
     let sign = u16::from_be_bytes([v[4], v[5]]);
     match sign {
         0x0000 | 0x4000 => {}
@@ -275,39 +277,36 @@ pub fn numeric_to_i128(v: &[u8], precision: u8, scale: i8) -> Result<i128, Strin
         return Err("truncated numeric".into());
     }
     let overflow = || format!("value does not fit decimal({precision},{scale})");
-    // value = Σ digit[i] · 10000^(weight − i); accumulate, then shift to `scale`.
-    let mut acc: i128 = 0;
-    for i in 0..ndigits as usize {
-        let d = be_i16(&v[8 + 2 * i..]) as i128;
-        acc = acc
-            .checked_mul(10_000)
-            .and_then(|a| a.checked_add(d))
-            .ok_or_else(overflow)?;
-    }
-    // acc = value · 10^(4·(ndigits − 1 − weight))
-    let exp = 4 * (ndigits - 1 - weight);
-    let shift = i32::from(scale) - exp;
-    let mut unscaled = if ndigits == 0 {
-        0
-    } else if shift >= 0 {
-        10i128
-            .checked_pow(shift as u32)
-            .and_then(|f| acc.checked_mul(f))
-            .ok_or_else(overflow)?
-    } else {
-        let divisor = 10i128.checked_pow((-shift) as u32);
-        match divisor {
-            Some(f) => {
-                let (q, r) = (acc / f, acc % f);
-                if r * 2 >= f {
-                    q + 1
-                } else {
-                    q
+    // Group i holds 4 digits whose last one is worth 10^(4·(weight − i)); in the unscaled
+    // value that is 10^(4·(weight − i) + scale). Groups past the scale only round.
+    let mut unscaled: i128 = 0;
+    let mut rounding: Option<bool> = None;
+    for i in 0..ndigits {
+        let d = i128::from(be_i16(&v[8 + 2 * i as usize..]));
+        let exp = 4 * (weight - i) + i32::from(scale);
+        if exp >= 0 {
+            let f = 10i128.checked_pow(exp as u32).ok_or_else(overflow)?;
+            unscaled = d
+                .checked_mul(f)
+                .and_then(|x| unscaled.checked_add(x))
+                .ok_or_else(overflow)?;
+        } else if rounding.is_none() {
+            // The first group reaching below the scale decides HALF_UP rounding.
+            match 10i128
+                .checked_pow((-exp) as u32)
+                .filter(|div| *div <= 10_000)
+            {
+                Some(div) => {
+                    unscaled = unscaled.checked_add(d / div).ok_or_else(overflow)?;
+                    rounding = Some((d % div) * 2 >= div);
                 }
+                None => rounding = Some(false),
             }
-            None => 0, // far below the scale's resolution
         }
-    };
+    }
+    if rounding == Some(true) {
+        unscaled = unscaled.checked_add(1).ok_or_else(overflow)?;
+    }
     if sign == 0x4000 {
         unscaled = -unscaled;
     }
@@ -348,6 +347,27 @@ mod tests {
         // 0.0005 = [5] weight -1 → 0.001 at scale 3, 0 at scale 2
         assert_eq!(numeric_to_i128(&numeric(&[5], -1, false, 4), 5, 3), Ok(1));
         assert_eq!(numeric_to_i128(&numeric(&[], 0, false, 0), 5, 2), Ok(0));
+        // 38 significant digits at scale 10: groups reach past the scale.
+        let big = numeric(
+            &[1234, 5678, 9012, 3456, 7890, 1234, 5678, 123, 4567, 8900],
+            6,
+            false,
+            10,
+        );
+        assert_eq!(
+            numeric_to_i128(&big, 38, 10),
+            Ok(12345678901234567890123456780123456789)
+        );
+        assert_eq!(
+            numeric_to_i128(&big, 38, 3),
+            Ok(1234567890123456789012345678012)
+        );
+        // 0.00001 at scale 2 is 0.00; 0.005 is 0.01
+        assert_eq!(
+            numeric_to_i128(&numeric(&[1000], -2, false, 5), 5, 2),
+            Ok(0)
+        );
+        assert_eq!(numeric_to_i128(&numeric(&[50], -1, false, 3), 5, 2), Ok(1));
         // 10^40 does not fit decimal(38, 0)
         assert_eq!(
             numeric_to_i128(&numeric(&[1], 10, false, 0), 38, 0),

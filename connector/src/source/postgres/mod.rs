@@ -320,7 +320,7 @@ fn float_text(x: f64) -> String {
     }
 }
 
-/// Relations named in an EXPLAIN (FORMAT JSON) plan.
+/// Relations named in an EXPLAIN (FORMAT JSON, VERBOSE) plan (VERBOSE adds their schema).
 fn plan_relations(v: &Value, out: &mut Vec<(String, String)>) {
     match v {
         Value::Object(m) => {
@@ -493,20 +493,28 @@ impl Source for PostgresSource {
         }
         .build(&[], &pruning, &[])?;
         let mut explain = sqlx::query(AssertSqlSafe(format!(
-            "EXPLAIN (FORMAT JSON) {}",
+            "EXPLAIN (FORMAT JSON, VERBOSE) {}",
             query.sql
         )));
         for p in &query.params {
             explain = explain.bind(setting_text(p));
         }
         // Parameters are typed by the casts in the placeholders; text is accepted by each.
-        let plan: Value = match explain.fetch_one(&mut *conn).await {
-            // json's binary form is its text.
+        // Any failure here only costs pruning: every partition is kept.
+        let plan: Result<Value, String> = match explain.fetch_one(&mut *conn).await {
             Ok(row) => row
-                .try_get_unchecked::<&str, _>(0)
-                .ok()
-                .and_then(|t| serde_json::from_str(t).ok())
-                .unwrap_or(Value::Null),
+                .try_get_raw(0)
+                .map_err(|e| e.to_string())
+                .and_then(|raw| {
+                    raw.as_bytes()
+                        .map_err(|e| e.to_string())
+                        .map(<[u8]>::to_vec)
+                })
+                .and_then(|bytes| serde_json::from_slice(&bytes).map_err(|e| e.to_string())),
+            Err(e) => Err(e.to_string()),
+        };
+        let plan = match plan {
+            Ok(p) => p,
             Err(e) => {
                 tracing::warn!(error = %e, "partition pruning skipped");
                 return Ok(parts);
