@@ -35,8 +35,6 @@ use crate::sql::Query;
 /// The serde version the connector advertises: passthrough needs 5; Substrait plans (v6)
 /// are not read, so 6 is not claimed.
 pub const SERDE_VERSION: i32 = 5;
-/// Splits per GetSplits page.
-const SPLITS_PER_PAGE: usize = 1000;
 /// How long table metadata is reused between the calls of one query.
 const TABLE_CACHE_TTL: Duration = Duration::from_secs(60);
 /// The passthrough table function, as Athena names it.
@@ -55,13 +53,16 @@ pub enum HandlerError {
     Spill(String),
 }
 
+/// Table metadata by (catalog, name), with when it was read.
+type TableCache = HashMap<(String, TableName), (Instant, Arc<TableInfo>)>;
+
 /// The connector: configuration, lazily created clients and sources, reused across calls.
 pub struct Connector {
     config: Result<Config, ConfigError>,
     aws: OnceCell<aws_config::SdkConfig>,
     secrets: OnceCell<Arc<SecretCache>>,
     sources: Mutex<HashMap<String, Arc<dyn Source>>>,
-    tables: Mutex<HashMap<(String, TableName), (Instant, Arc<TableInfo>)>>,
+    tables: Mutex<TableCache>,
 }
 
 /// Rows and bytes of one ReadRecords, for logs.
@@ -339,7 +340,7 @@ impl Connector {
                         .table(&r.header.catalog_name, source.as_ref(), &r.table_name)
                         .await?;
                     for (i, partition) in partitions.iter().enumerate().skip(start) {
-                        if properties.len() >= SPLITS_PER_PAGE {
+                        if properties.len() >= config.splits_per_page {
                             next = Some(i.to_string());
                             break;
                         }

@@ -301,7 +301,12 @@ fn decode_round_trips_every_fixture() {
         let actual: Value = serde_json::from_str(&out).unwrap();
         let mut expected: Value = serde_json::from_slice(&fixture(&f)).unwrap();
         if let (Value::Object(e), Value::Object(a)) = (&mut expected, &actual) {
-            while let Some(k) = e.keys().last().filter(|k| !a.contains_key(*k)).cloned() {
+            while let Some(k) = e
+                .keys()
+                .next_back()
+                .filter(|k| !a.contains_key(*k))
+                .cloned()
+            {
                 e.remove(&k);
             }
         }

@@ -208,7 +208,7 @@ pub async fn read(
         .map(|p| {
             t.schema
                 .field_with_name(p)
-                .map(|f| f.clone())
+                .cloned()
                 .map_err(|e| e.to_string())
         })
         .collect::<Result<_, _>>()?;

@@ -879,3 +879,170 @@ async fn sql_is_generated_with_bound_values() {
     assert_eq!(q.params, vec![Scalar::Utf8("x'y".into())]);
     let _ = pg.fetch_one("SELECT 1").await.unwrap().get::<i32, _>(0);
 }
+
+#[tokio::test]
+async fn splits_page_through_continuation_tokens() {
+    let pg = postgres().await;
+    schema(&pg, "pages").await;
+    pg.execute("CREATE TABLE pages.m (id int, k int) PARTITION BY LIST (k);
+        CREATE TABLE pages.m0 PARTITION OF pages.m FOR VALUES IN (0); CREATE TABLE pages.m1 PARTITION OF pages.m FOR VALUES IN (1);
+        CREATE TABLE pages.m2 PARTITION OF pages.m FOR VALUES IN (2); CREATE TABLE pages.m3 PARTITION OF pages.m FOR VALUES IN (3);
+        CREATE TABLE pages.m4 PARTITION OF pages.m FOR VALUES IN (4);
+        INSERT INTO pages.m SELECT g, g % 5 FROM generate_series(1, 50) g;")
+        .await
+        .unwrap();
+    let c = pg_client(&[("splits_per_page", "2")]).await;
+    let r = read(&c, "pages", "m", &["id"], &Constraints::default())
+        .await
+        .unwrap();
+    assert_eq!(r.splits, 5, "three pages of at most two splits");
+    assert_eq!(ids(&r.batch, "id"), (1..=50).collect::<Vec<_>>());
+}
+
+#[tokio::test]
+async fn uuid_and_json_columns_filter_as_their_text() {
+    let pg = postgres().await;
+    schema(&pg, "texty").await;
+    pg.execute("CREATE TABLE texty.t (id int, u uuid, j jsonb);
+        INSERT INTO texty.t VALUES (1, 'a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11', '{\"a\": 1}'), (2, '00000000-0000-0000-0000-000000000000', '[]'), (3, NULL, NULL);")
+        .await
+        .unwrap();
+    let c = pg_client(&[]).await;
+    let eq = |col: &str, v: &str| Constraints {
+        summary: [(
+            col.to_owned(),
+            ValueSet::ranges(
+                &DataType::Utf8,
+                vec![Range::equal(Scalar::Utf8(v.into()))],
+                false,
+            ),
+        )]
+        .into_iter()
+        .collect(),
+        ..Default::default()
+    };
+    let by_uuid = read(
+        &c,
+        "texty",
+        "t",
+        &["id"],
+        &eq("u", "a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11"),
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        ids(&by_uuid.batch, "id"),
+        vec![1],
+        "uuid = varchar works (upstream #442)"
+    );
+    let by_json = read(&c, "texty", "t", &["id"], &eq("j", "[]"))
+        .await
+        .unwrap();
+    assert_eq!(ids(&by_json.batch, "id"), vec![2]);
+}
+
+#[tokio::test]
+async fn a_failed_spill_write_fails_the_read() {
+    let pg = postgres().await;
+    schema(&pg, "nospill").await;
+    pg.execute("CREATE TABLE nospill.t (id int8, s text); INSERT INTO nospill.t SELECT g, md5(g::text) FROM generate_series(1, 20000) g;").await.unwrap();
+    let mut c = pg_client(&[("spill_bucket", "bucket-that-does-not-exist")]).await;
+    c.max_block_size = 100_000;
+    c.max_inline_block_size = 50_000;
+    let err = read(&c, "nospill", "t", &["id", "s"], &Constraints::default())
+        .await
+        .err()
+        .expect("no partial answer");
+    assert!(
+        err.contains("ReadRecordsRequest failed")
+            && err.contains("spill write to s3://bucket-that-does-not-exist/"),
+        "{err}"
+    );
+    assert!(err.contains("NoSuchBucket"), "{err}");
+}
+
+#[tokio::test]
+async fn capabilities_advertise_exactly_what_is_pushed_down() {
+    let c = pg_client(&[]).await;
+    let caps = c
+        .send(
+            athena_connector::protocol::Request::GetDataSourceCapabilities(
+                athena_connector::protocol::GetDataSourceCapabilitiesRequest {
+                    header: athena_connector::protocol::RequestHeader {
+                        identity: c.identity.clone(),
+                        query_id: "q".into(),
+                        catalog_name: "pg".into(),
+                    },
+                },
+            ),
+        )
+        .await
+        .unwrap();
+    let athena_connector::protocol::Response::GetDataSourceCapabilities(caps) = caps else {
+        panic!()
+    };
+    let summary: Vec<(String, Vec<String>)> = caps
+        .capabilities
+        .iter()
+        .map(|(k, v)| (k.clone(), v.iter().map(|s| s.sub_type.clone()).collect()))
+        .collect();
+    assert_eq!(
+        summary,
+        vec![
+            (
+                "supports_filter_pushdown".to_owned(),
+                vec![
+                    "sorted_range_set".to_owned(),
+                    "equatable_range_set".into(),
+                    "all_or_none_value_set".into(),
+                    "nullable_comparison".into()
+                ]
+            ),
+            (
+                "supports_complex_expression_pushdown".to_owned(),
+                vec!["supported_function_expression_types".to_owned()]
+            ),
+            (
+                "supports_limit_pushdown".to_owned(),
+                vec!["integer_constant".to_owned()]
+            ),
+            (
+                "supports_top_n_pushdown".to_owned(),
+                vec!["SUPPORTS_ORDER_BY".to_owned()]
+            ),
+            (
+                "SYSTEM.QUERY".to_owned(),
+                vec![
+                    "query_passthrough_schema".to_owned(),
+                    "query_passthrough_name".into(),
+                    "query_passthrough_arguments".into()
+                ]
+            ),
+        ]
+    );
+    assert_eq!(
+        caps.capabilities["supports_complex_expression_pushdown"][0]
+            .properties
+            .len(),
+        21
+    );
+    let off = pg_client(&[("enable_query_passthrough", "false")]).await;
+    let r = off
+        .send(
+            athena_connector::protocol::Request::GetDataSourceCapabilities(
+                athena_connector::protocol::GetDataSourceCapabilitiesRequest {
+                    header: athena_connector::protocol::RequestHeader {
+                        identity: off.identity.clone(),
+                        query_id: "q".into(),
+                        catalog_name: "pg".into(),
+                    },
+                },
+            ),
+        )
+        .await
+        .unwrap();
+    let athena_connector::protocol::Response::GetDataSourceCapabilities(r) = r else {
+        panic!()
+    };
+    assert!(!r.capabilities.contains_key("SYSTEM.QUERY"));
+}

@@ -51,6 +51,8 @@ pub struct Config {
     pub split_target_bytes: u64,
     /// `secret_cache_ttl_seconds` (default 60, the SDK's cache time).
     pub secret_cache_ttl: Duration,
+    /// `splits_per_page` (default 1000): splits per GetSplits response before continuing.
+    pub splits_per_page: usize,
 }
 
 #[derive(Debug, thiserror::Error, PartialEq, Clone)]
@@ -165,6 +167,7 @@ impl Config {
             secret_cache_ttl: Duration::from_secs(
                 number("secret_cache_ttl_seconds")?.unwrap_or(60),
             ),
+            splits_per_page: number("splits_per_page")?.unwrap_or(1000).max(1) as usize,
         })
     }
 

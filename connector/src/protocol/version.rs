@@ -22,7 +22,7 @@ impl SerDeVersion {
     pub fn new(version: i64) -> Option<SerDeVersion> {
         (2..=6)
             .contains(&version)
-            .then(|| SerDeVersion(version as u8))
+            .then_some(SerDeVersion(version as u8))
     }
 
     pub fn get(self) -> u8 {

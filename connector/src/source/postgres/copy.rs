@@ -388,7 +388,7 @@ mod tests {
         stream.extend_from_slice(SIGNATURE);
         stream.extend_from_slice(&[0; 8]);
         for (a, b) in [
-            (Some(7), Some("x")),
+            (Some(7i32), Some("x")),
             (None, Some("héllo")),
             (Some(-1), None),
         ] {
@@ -396,7 +396,7 @@ mod tests {
             match a {
                 Some(a) => {
                     stream.extend_from_slice(&4i32.to_be_bytes());
-                    stream.extend_from_slice(&(a as i32).to_be_bytes());
+                    stream.extend_from_slice(&a.to_be_bytes());
                 }
                 None => stream.extend_from_slice(&(-1i32).to_be_bytes()),
             }

@@ -194,7 +194,7 @@ impl PostgresSource {
         let statement = sql;
         tracing::debug!(sql = %statement, params = params.len(), "copy");
         {
-            let mut stream = conn.copy_out_raw(&statement).await?;
+            let mut stream = conn.copy_out_raw(statement).await?;
             let mut ready: Vec<RecordBatch> = Vec::new();
             while let Some(chunk) = stream.try_next().await? {
                 decoder
