@@ -1046,3 +1046,41 @@ async fn capabilities_advertise_exactly_what_is_pushed_down() {
     };
     assert!(!r.capabilities.contains_key("SYSTEM.QUERY"));
 }
+
+#[tokio::test]
+async fn kms_data_keys_encrypt_spilled_blocks() {
+    let pg = postgres().await;
+    schema(&pg, "kms").await;
+    pg.execute("CREATE TABLE kms.t (id int8, s text); INSERT INTO kms.t SELECT g, md5(g::text) FROM generate_series(1, 5000) g;").await.unwrap();
+    create_bucket("kms-spill").await;
+    let kms = aws_sdk_kms::Client::new(&aws().await);
+    let key = kms
+        .create_key()
+        .send()
+        .await
+        .unwrap()
+        .key_metadata
+        .unwrap()
+        .key_id;
+    let mut c = pg_client(&[("spill_bucket", "kms-spill"), ("kms_key_id", key.as_str())]).await;
+    c.max_block_size = 50_000;
+    c.max_inline_block_size = 10_000;
+    let t = c
+        .get_table(
+            &athena_connector::protocol::TableName::new("kms", "t"),
+            Default::default(),
+        )
+        .await
+        .unwrap();
+    let splits = c.splits(&t, &Constraints::default()).await.unwrap();
+    let k = splits[0].encryption_key.as_ref().expect("a key per split");
+    assert_eq!(
+        (k.key.len(), k.nonce.len()),
+        (16, 12),
+        "KMS AES-128 data key and a 12-byte nonce"
+    );
+    let r = read(&c, "kms", "t", &["id"], &Constraints::default())
+        .await
+        .unwrap();
+    assert_eq!(ids(&r.batch, "id"), (1..=5000).collect::<Vec<_>>());
+}
