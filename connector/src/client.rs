@@ -17,12 +17,18 @@ use crate::protocol::{
     SerDeVersion, Split, TableName,
 };
 use crate::spill::crypto::BlockCrypto;
+use crate::sql::Query;
 
 /// How requests reach a connector.
 #[async_trait]
 pub trait Transport: Send + Sync {
     /// Sends one request's JSON; returns the response's JSON or the function error.
     async fn call(&self, request: Vec<u8>) -> Result<Vec<u8>, FunctionError>;
+
+    /// The SQL a ReadRecordsRequest runs, where the transport can see it (in-process only).
+    async fn sql(&self, _request: &ReadRecordsRequest) -> Option<Result<Query, String>> {
+        None
+    }
 }
 
 /// The connector in this process (same bytes as the Lambda receives).
@@ -32,6 +38,10 @@ pub struct InProcess(pub Arc<Connector>);
 impl Transport for InProcess {
     async fn call(&self, request: Vec<u8>) -> Result<Vec<u8>, FunctionError> {
         self.0.handle(&request).await
+    }
+
+    async fn sql(&self, request: &ReadRecordsRequest) -> Option<Result<Query, String>> {
+        Some(self.0.read_sql(request).await.map_err(|e| e.to_string()))
     }
 }
 
@@ -256,6 +266,37 @@ impl Client {
         }
     }
 
+    fn read_request(
+        &self,
+        table: &TableName,
+        schema: SchemaRef,
+        split: Split,
+        constraints: &Constraints,
+    ) -> ReadRecordsRequest {
+        ReadRecordsRequest {
+            header: self.header(),
+            table_name: table.clone(),
+            schema,
+            split,
+            constraints: constraints.clone(),
+            max_block_size: self.max_block_size,
+            max_inline_block_size: self.max_inline_block_size,
+        }
+    }
+
+    /// The SQL one split would run, where the transport can tell.
+    pub async fn sql(
+        &self,
+        table: &TableName,
+        schema: SchemaRef,
+        split: Split,
+        constraints: &Constraints,
+    ) -> Option<Result<Query, String>> {
+        self.transport
+            .sql(&self.read_request(table, schema, split, constraints))
+            .await
+    }
+
     /// Reads one split: the inline block, or every spilled block fetched and decrypted.
     pub async fn read_split(
         &self,
@@ -265,15 +306,12 @@ impl Client {
         constraints: &Constraints,
     ) -> Result<Vec<RecordBatch>, ClientError> {
         let r = self
-            .send(Request::ReadRecords(ReadRecordsRequest {
-                header: self.header(),
-                table_name: table.clone(),
+            .send(Request::ReadRecords(self.read_request(
+                table,
                 schema,
                 split,
-                constraints: constraints.clone(),
-                max_block_size: self.max_block_size,
-                max_inline_block_size: self.max_inline_block_size,
-            }))
+                constraints,
+            )))
             .await?;
         match r {
             Response::ReadRecords(r) => Ok(

@@ -193,7 +193,7 @@ impl Connector {
         let kind = request.type_name();
         let context = describe(&request);
         let response = self.dispatch(&request, version).await.map_err(|e| {
-            tracing::warn!(request = kind, context = %context, error = %e, "request failed");
+            tracing::warn!(query_id = query_id(&request), request = kind, context = %context, error = %e, "request failed");
             FunctionError::new(CONNECTOR_EXCEPTION, format!("{kind} {context}: {e}"))
         })?;
         let json = response.to_json(version).map_err(|e| {
@@ -204,7 +204,15 @@ impl Connector {
         })?;
         let bytes = serde_json::to_vec(&json)
             .map_err(|e| FunctionError::new(CONNECTOR_EXCEPTION, e.to_string()))?;
-        tracing::info!(request = kind, context = %context, bytes = bytes.len(), duration_ms = started.elapsed().as_millis() as u64, "handled");
+        tracing::info!(
+            query_id = query_id(&request),
+            request = kind,
+            context = %context,
+            response = response.type_name(),
+            bytes = bytes.len(),
+            duration_ms = started.elapsed().as_millis() as u64,
+            "handled"
+        );
         Ok(bytes)
     }
 
@@ -525,6 +533,20 @@ impl Connector {
             split: &r.split.properties,
         };
         Ok(source.sql(&plan)?)
+    }
+}
+
+fn query_id(r: &Request) -> &str {
+    match r {
+        Request::Ping(x) => &x.query_id,
+        Request::ListSchemas(x) => &x.header.query_id,
+        Request::ListTables(x) => &x.header.query_id,
+        Request::GetTable(x) => &x.header.query_id,
+        Request::GetTableLayout(x) => &x.header.query_id,
+        Request::GetSplits(x) => &x.header.query_id,
+        Request::ReadRecords(x) => &x.header.query_id,
+        Request::GetDataSourceCapabilities(x) => &x.header.query_id,
+        Request::UserDefinedFunction(_) => "",
     }
 }
 

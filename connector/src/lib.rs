@@ -2,6 +2,8 @@
 
 pub mod client;
 pub mod config;
+#[cfg(feature = "cli")]
+pub mod engine;
 pub mod handler;
 pub mod protocol;
 pub mod secrets;

@@ -168,6 +168,65 @@ impl ArrowType {
         .build()
     }
 
+    /// The Arrow data type of a scalar descriptor (`None` for nested types and units the
+    /// protocol's values never take).
+    pub fn to_data_type(&self) -> Option<DataType> {
+        let unit = |u: &Unit| match u {
+            Unit::Second => TimeUnit::Second,
+            Unit::Millisecond => TimeUnit::Millisecond,
+            Unit::Microsecond => TimeUnit::Microsecond,
+            Unit::Nanosecond => TimeUnit::Nanosecond,
+        };
+        Some(match self {
+            ArrowType::Bool => DataType::Boolean,
+            ArrowType::Int {
+                bit_width: 8,
+                signed: true,
+            } => DataType::Int8,
+            ArrowType::Int {
+                bit_width: 16,
+                signed: true,
+            } => DataType::Int16,
+            ArrowType::Int {
+                bit_width: 32,
+                signed: true,
+            } => DataType::Int32,
+            ArrowType::Int {
+                bit_width: 64,
+                signed: true,
+            } => DataType::Int64,
+            ArrowType::Int {
+                bit_width: 8,
+                signed: false,
+            } => DataType::UInt8,
+            ArrowType::Int {
+                bit_width: 16,
+                signed: false,
+            } => DataType::UInt16,
+            ArrowType::Int {
+                bit_width: 32,
+                signed: false,
+            } => DataType::UInt32,
+            ArrowType::Int {
+                bit_width: 64,
+                signed: false,
+            } => DataType::UInt64,
+            ArrowType::FloatingPoint(Precision::Single) => DataType::Float32,
+            ArrowType::FloatingPoint(Precision::Double) => DataType::Float64,
+            ArrowType::Decimal { precision, scale } => {
+                DataType::Decimal128(u8::try_from(*precision).ok()?, i8::try_from(*scale).ok()?)
+            }
+            ArrowType::Utf8 => DataType::Utf8,
+            ArrowType::Binary => DataType::Binary,
+            ArrowType::Date(DateUnit::Day) => DataType::Date32,
+            ArrowType::Date(DateUnit::Millisecond) => DataType::Date64,
+            ArrowType::Timestamp { unit: u, timezone } => {
+                DataType::Timestamp(unit(u), timezone.as_deref().map(Into::into))
+            }
+            _ => return None,
+        })
+    }
+
     /// The descriptor of an Arrow data type (children are not part of a descriptor).
     pub fn from_data_type(t: &DataType) -> Option<ArrowType> {
         let unit = |u: &TimeUnit| match u {

@@ -7,6 +7,7 @@
 mod decode;
 mod explain;
 mod invoke;
+mod query;
 
 use std::io::Read;
 use std::path::PathBuf;
@@ -44,6 +45,31 @@ enum Command {
     Invoke {
         /// The request; `-` or nothing reads standard input.
         file: Option<PathBuf>,
+    },
+    /// Run SQL over the registered catalogs, with DataFusion playing Athena: every table
+    /// is read through the federation protocol. Without any catalog configured, a demo
+    /// SQLite database (catalog `demo`) is created and used.
+    Query {
+        /// The SQL (DataFusion dialect); tables as catalog.schema.table, or unqualified in
+        /// the first catalog's main schema.
+        sql: String,
+        /// A catalog and its connection string (repeatable), e.g.
+        /// pg=postgres://jdbc:postgresql://localhost:5432/db?${secret}. The Lambda's
+        /// variables (`default`, `<catalog>_connection_string`, …) are read too.
+        #[arg(long = "catalog", value_name = "NAME=CONNECTION_STRING")]
+        catalogs: Vec<String>,
+        /// A deployed connector reached through lambda:Invoke (repeatable).
+        #[arg(long = "lambda", value_name = "NAME=FUNCTION")]
+        lambdas: Vec<String>,
+        /// Splits read at once.
+        #[arg(long, default_value_t = 4)]
+        parallelism: usize,
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = query::Format::Table)]
+        format: query::Format,
+        /// Print each split's pushed-down SQL and what DataFusion evaluates itself.
+        #[arg(long)]
+        explain: bool,
     },
     /// Print the SQL and parameters a ReadRecordsRequest would run.
     Sql {
@@ -103,6 +129,24 @@ async fn main() -> ExitCode {
             Ok(bytes) => invoke::invoke(&bytes).await,
             Err(e) => Err(e.into()),
         },
+        Command::Query {
+            sql,
+            catalogs,
+            lambdas,
+            parallelism,
+            format,
+            explain,
+        } => {
+            query::run(query::Args {
+                sql,
+                catalogs,
+                lambdas,
+                parallelism,
+                format,
+                explain,
+            })
+            .await
+        }
         Command::Sql { file } => match read_input(file.as_ref()) {
             Ok(bytes) => invoke::sql(&bytes).await,
             Err(e) => Err(e.into()),
