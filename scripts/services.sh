@@ -2,7 +2,8 @@
 # Makes sure what the tests need is installed and running, and reuses whatever already is:
 #   PostgreSQL on 127.0.0.1:5432 and MariaDB on 127.0.0.1:3306, each with a test user
 #   athena/athena owning database athena_test, and a Python venv (.venv) with moto[server]
-#   (the AWS API stand-in the tests start on a free port of their own).
+#   (the AWS API stand-in the tests start on a free port of their own), and a venv
+#   (.venv-lambda) with cargo-lambda, whose local Lambda Runtime API runs the built Lambda.
 # Debian, as root. Idempotent: a second run only checks.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -77,3 +78,11 @@ if [ ! -x .venv/bin/moto_server ]; then
   .venv/bin/pip install -q --disable-pip-version-check 'moto[server]'
 fi
 log "moto server available at .venv/bin/moto_server"
+
+# --- cargo-lambda (Lambda Runtime API emulator; release builds of the Lambda) -------------
+if [ ! -x .venv-lambda/bin/cargo-lambda ]; then
+  log "installing cargo-lambda into .venv-lambda"
+  python3 -m venv .venv-lambda
+  .venv-lambda/bin/pip install -q --disable-pip-version-check cargo-lambda
+fi
+log "cargo-lambda available at .venv-lambda/bin/cargo-lambda"

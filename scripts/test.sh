@@ -7,4 +7,5 @@ scripts/services.sh
 export ATHENA_TEST_POSTGRES="postgres://athena:athena@127.0.0.1:5432/athena_test"
 export ATHENA_TEST_MYSQL="mysql://athena:athena@127.0.0.1:3306/athena_test"
 export ATHENA_TEST_MOTO="$PWD/.venv/bin/moto_server"
+export ATHENA_TEST_CARGO_LAMBDA="$PWD/.venv-lambda/bin/cargo-lambda"
 cargo test --workspace "$@"

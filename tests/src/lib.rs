@@ -64,6 +64,75 @@ pub async fn mysql() -> sqlx::MySqlPool {
         })
 }
 
+/// Starts `program args` for the rest of this test process: spawned from a thread that lives
+/// as long as the process, so the parent-death signal ends it with the process, not with the
+/// test that started it.
+pub fn spawn_for_process(
+    program: &str,
+    args: &[&str],
+    envs: &[(&str, &str)],
+    log: Option<std::path::PathBuf>,
+) -> std::io::Result<Child> {
+    let (tx, rx) = std::sync::mpsc::channel();
+    let program = program.to_owned();
+    let args: Vec<String> = args.iter().map(|a| (*a).to_owned()).collect();
+    let envs: Vec<(String, String)> = envs
+        .iter()
+        .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+        .collect();
+    std::thread::spawn(move || {
+        let mut cmd = Command::new(&program);
+        cmd.args(&args).envs(envs).stdout(Stdio::null());
+        match &log {
+            Some(path) => match std::fs::File::create(path) {
+                Ok(f) => {
+                    cmd.stderr(f.try_clone().map(Stdio::from).unwrap_or(Stdio::null()));
+                    cmd.stdout(f);
+                }
+                Err(_) => {
+                    cmd.stderr(Stdio::null());
+                }
+            },
+            None => {
+                cmd.stderr(Stdio::null());
+            }
+        }
+        #[cfg(target_os = "linux")]
+        unsafe {
+            use std::os::unix::process::CommandExt;
+            cmd.pre_exec(|| {
+                libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGTERM);
+                Ok(())
+            });
+        }
+        let _ = tx.send(cmd.spawn());
+        loop {
+            std::thread::park();
+        }
+    });
+    rx.recv().expect("spawner thread")
+}
+
+/// A free TCP port on loopback.
+pub fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("a free port")
+        .port()
+}
+
+/// Waits until something listens on `port`.
+pub fn wait_for_port(port: u16, what: &str) {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(
+            Instant::now() < deadline,
+            "{what} did not listen on port {port}"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
 struct Moto {
     url: String,
     _child: Option<Child>,
@@ -182,6 +251,19 @@ pub async fn client(connector: Arc<Connector>, catalog: &str) -> Client {
     c.s3 = Some(s3().await);
     c.ping().await.expect("ping");
     c
+}
+
+/// A binary of the workspace, built by `cargo test --workspace`.
+pub fn workspace_binary(name: &str) -> std::path::PathBuf {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../target/debug")
+        .join(name);
+    assert!(
+        path.is_file(),
+        "{} is missing: run `cargo build --workspace` (scripts/test.sh does)",
+        path.display()
+    );
+    path
 }
 
 /// A query's result: every split read and concatenated.

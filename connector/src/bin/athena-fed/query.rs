@@ -44,8 +44,13 @@ fn split_pair(flag: &str, text: &str) -> Result<(String, String), UsageError> {
     }
 }
 
-/// Which catalogs the environment and the flags define, and their configuration.
-fn catalogs(args: &Args) -> Result<(Vec<(String, String)>, Vec<String>), UsageError> {
+/// Configuration variables (the environment plus the flags) and the catalogs they define.
+struct Catalogs {
+    vars: Vec<(String, String)>,
+    names: Vec<String>,
+}
+
+fn catalogs(args: &Args) -> Result<Catalogs, UsageError> {
     let mut vars: Vec<(String, String)> = std::env::vars().collect();
     for c in &args.catalogs {
         let (name, conn) = split_pair("--catalog", c)?;
@@ -67,7 +72,7 @@ fn catalogs(args: &Args) -> Result<(Vec<(String, String)>, Vec<String>), UsageEr
     }
     names.sort();
     names.dedup();
-    Ok((vars, names))
+    Ok(Catalogs { vars, names })
 }
 
 fn failure(e: DataFusionError) -> Failure {
@@ -82,7 +87,10 @@ fn failure(e: DataFusionError) -> Failure {
 }
 
 pub async fn run(args: Args) -> Result<String, Failure> {
-    let (mut vars, mut names) = catalogs(&args)?;
+    let Catalogs {
+        mut vars,
+        mut names,
+    } = catalogs(&args)?;
     if names.is_empty() && args.lambdas.is_empty() {
         // The embedded default: a demo database, created on first use.
         let path = demo::default_path();

@@ -1,0 +1,242 @@
+//! `athena-fed query`: SQL through DataFusion and the federation protocol, compared with the
+//! databases' own answers to the same SQL.
+
+use std::process::{Command, Output};
+
+use integration_tests::*;
+use sqlx::{AssertSqlSafe, Executor, Row};
+
+fn query(args: &[&str], env: &[(&str, &str)]) -> Output {
+    let mut cmd = Command::new(workspace_binary("athena-fed"));
+    cmd.arg("query").args(args).env(
+        "ATHENA_FED_HOME",
+        std::env::temp_dir().join(format!("athena-fed-home-{}", std::process::id())),
+    );
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    cmd.output().expect("athena-fed runs")
+}
+
+fn csv_rows(o: &Output) -> Vec<String> {
+    assert!(
+        o.status.success(),
+        "athena-fed failed: {}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    String::from_utf8(o.stdout.clone())
+        .unwrap()
+        .lines()
+        .skip(1)
+        .map(str::to_owned)
+        .collect()
+}
+
+fn pg_catalog() -> String {
+    let hostport = postgres_url().split_once('@').unwrap().1.to_owned();
+    format!("pg=postgres://jdbc:postgresql://{hostport}?user=athena&password=athena")
+}
+
+#[tokio::test]
+async fn sql_over_postgres_matches_postgres() {
+    let pg = postgres().await;
+    pg.execute(
+        "DROP SCHEMA IF EXISTS qx CASCADE; CREATE SCHEMA qx;
+         CREATE TABLE qx.sales (id int PRIMARY KEY, region text, amount numeric(10,2), sold date);
+         INSERT INTO qx.sales SELECT g, (ARRAY['north','south','east','west'])[g % 4 + 1], (g * 37 % 1000) / 10.0, date '2024-01-01' + g % 300 FROM generate_series(1, 5000) g;
+         CREATE TABLE qx.regions (name text, manager text); INSERT INTO qx.regions VALUES ('north','Ada'),('south','Grace'),('east','Linus');",
+    )
+    .await
+    .unwrap();
+    let cat = pg_catalog();
+    let cases = [
+        (
+            "SELECT id, region, amount FROM pg.qx.sales WHERE amount > 50.5 AND region = 'north' AND sold < DATE '2024-03-01' ORDER BY id",
+            "SELECT id || ',' || region || ',' || amount FROM qx.sales WHERE amount > 50.5 AND region = 'north' AND sold < DATE '2024-03-01' ORDER BY id",
+        ),
+        (
+            "SELECT region, count(*) AS n, sum(amount) AS total FROM pg.qx.sales GROUP BY region ORDER BY region",
+            "SELECT region || ',' || count(*) || ',' || sum(amount) FROM qx.sales GROUP BY region ORDER BY region",
+        ),
+        (
+            "SELECT id, amount FROM pg.qx.sales ORDER BY amount DESC, id LIMIT 5",
+            "SELECT id || ',' || amount FROM qx.sales ORDER BY amount DESC, id LIMIT 5",
+        ),
+        (
+            "SELECT r.manager, count(*) AS n FROM pg.qx.sales s JOIN pg.qx.regions r ON r.name = s.region WHERE s.id % 7 = 0 GROUP BY r.manager ORDER BY r.manager",
+            "SELECT r.manager || ',' || count(*) FROM qx.sales s JOIN qx.regions r ON r.name = s.region WHERE s.id % 7 = 0 GROUP BY r.manager ORDER BY r.manager",
+        ),
+    ];
+    for (ours, theirs) in cases {
+        let got = csv_rows(&query(&["--catalog", &cat, "--format", "csv", ours], &[]));
+        let want: Vec<String> = sqlx::query_scalar(AssertSqlSafe(theirs))
+            .fetch_all(&pg)
+            .await
+            .unwrap();
+        assert_eq!(got, want, "{ours}");
+    }
+    // The plan shows what was pushed: the filter, and top-N.
+    let explain = query(
+        &[
+            "--catalog",
+            &cat,
+            "--explain",
+            "SELECT id FROM pg.qx.sales WHERE region = 'east' ORDER BY amount DESC LIMIT 3",
+        ],
+        &[],
+    );
+    let text = String::from_utf8(explain.stdout).unwrap();
+    assert!(
+        text.contains("pushed=[region = 'east']")
+            && text.contains("order_by=[amount DESC_NULLS_FIRST]")
+            && text.contains("limit=3"),
+        "{text}"
+    );
+    assert!(text.contains("COPY (SELECT \"id\", \"amount\" FROM \"qx\".\"sales\" WHERE (\"region\" = (SELECT current_setting('athena.p1')::text)) ORDER BY \"amount\" DESC NULLS FIRST LIMIT 3)"), "{text}");
+}
+
+#[tokio::test]
+async fn sql_over_mariadb_matches_mariadb() {
+    let my = mysql().await;
+    my.execute("DROP DATABASE IF EXISTS qm; CREATE DATABASE qm; CREATE TABLE qm.t (id INT PRIMARY KEY, name VARCHAR(20), qty INT UNSIGNED, price DECIMAL(8,2));
+                INSERT INTO qm.t SELECT seq, CONCAT('item', seq % 17), seq * 3 % 1000, seq / 7 FROM seq_1_to_3000;")
+        .await
+        .unwrap();
+    let rest = mysql_url()
+        .split_once('@')
+        .unwrap()
+        .1
+        .rsplit_once('/')
+        .unwrap()
+        .0
+        .to_owned();
+    let cat = format!("my=mysql://jdbc:mysql://{rest}/qm?user=athena&password=athena");
+    let got = csv_rows(&query(&["--catalog", &cat, "--format", "csv", "SELECT name, sum(qty) AS q, max(price) AS p FROM my.qm.t WHERE qty >= 500 AND name IN ('item1', 'item5') GROUP BY name ORDER BY name"], &[]));
+    let want: Vec<String> = sqlx::query("SELECT CONCAT(name, ',', SUM(qty), ',', MAX(price)) FROM qm.t WHERE qty >= 500 AND BINARY name IN ('item1', 'item5') GROUP BY name ORDER BY name")
+        .fetch_all(&my)
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| r.get::<String, _>(0))
+        .collect();
+    assert_eq!(got, want);
+}
+
+#[tokio::test]
+async fn the_demo_database_answers_like_sqlite() {
+    let out = query(
+        &[
+            "--format",
+            "csv",
+            "SELECT status, count(*) AS n FROM orders GROUP BY status ORDER BY status",
+        ],
+        &[],
+    );
+    let got = csv_rows(&out);
+    let path = std::env::temp_dir()
+        .join(format!("athena-fed-home-{}", std::process::id()))
+        .join("demo.db");
+    let lite = sqlx::SqlitePool::connect_with(
+        sqlx::sqlite::SqliteConnectOptions::new()
+            .filename(&path)
+            .read_only(true),
+    )
+    .await
+    .unwrap();
+    let want: Vec<String> = sqlx::query_scalar(
+        "SELECT status || ',' || count(*) FROM orders GROUP BY status ORDER BY status",
+    )
+    .fetch_all(&lite)
+    .await
+    .unwrap();
+    assert_eq!(got, want);
+    assert_eq!(want.len(), 4);
+    // JSON output, and unknown tables as a clean error.
+    let json = query(
+        &[
+            "--format",
+            "json",
+            "SELECT id, name FROM customers WHERE id <= 2 ORDER BY id",
+        ],
+        &[],
+    );
+    let rows: serde_json::Value = serde_json::from_slice(&json.stdout).unwrap();
+    assert_eq!(rows.as_array().unwrap().len(), 2);
+    assert_eq!(rows[0]["id"], 1);
+    let bad = query(&["SELECT * FROM nosuch"], &[]);
+    assert_eq!(bad.status.code(), Some(2));
+    assert!(
+        String::from_utf8_lossy(&bad.stderr).starts_with("error: "),
+        "{}",
+        String::from_utf8_lossy(&bad.stderr)
+    );
+}
+
+#[tokio::test]
+async fn a_query_large_enough_to_spill_reads_the_blocks_back() {
+    let pg = postgres().await;
+    pg.execute("DROP SCHEMA IF EXISTS qbig CASCADE; CREATE SCHEMA qbig; CREATE TABLE qbig.t (id int8, s text); INSERT INTO qbig.t SELECT g, md5(g::text) || md5((g+1)::text) FROM generate_series(1, 150000) g;")
+        .await
+        .unwrap();
+    create_bucket("query-spill").await;
+    let cat = pg_catalog();
+    let env = [
+        ("spill_bucket", "query-spill"),
+        ("spill_prefix", "athena-fed-test"),
+        ("AWS_ENDPOINT_URL", moto_url()),
+        ("AWS_ACCESS_KEY_ID", "testing"),
+        ("AWS_SECRET_ACCESS_KEY", "testing"),
+        ("AWS_REGION", REGION),
+    ];
+    let got = csv_rows(&query(
+        &[
+            "--catalog",
+            &cat,
+            "--format",
+            "csv",
+            "SELECT count(*) AS n, sum(id) AS total, count(DISTINCT s) AS d FROM pg.qbig.t",
+        ],
+        &env,
+    ));
+    let want: String = sqlx::query_scalar(
+        "SELECT count(*) || ',' || sum(id) || ',' || count(DISTINCT s) FROM qbig.t",
+    )
+    .fetch_one(&pg)
+    .await
+    .unwrap();
+    assert_eq!(got, vec![want]);
+    let listed = s3()
+        .await
+        .list_objects_v2()
+        .bucket("query-spill")
+        .prefix("athena-fed-test/")
+        .send()
+        .await
+        .unwrap();
+    assert!(
+        listed.key_count().unwrap_or(0) >= 1,
+        "the read spilled to S3"
+    );
+}
+
+#[tokio::test]
+async fn connector_errors_name_the_request_and_the_table() {
+    let hostport = postgres_url().split_once('@').unwrap().1.to_owned();
+    let cat = format!("pg=postgres://jdbc:postgresql://{hostport}?user=athena&password=athena");
+    let pg = postgres().await;
+    pg.execute(
+        "DROP SCHEMA IF EXISTS qerr CASCADE; CREATE SCHEMA qerr; CREATE TABLE qerr.t (x numeric);
+                INSERT INTO qerr.t VALUES (1e40);",
+    )
+    .await
+    .unwrap();
+    let out = query(&["--catalog", &cat, "SELECT * FROM pg.qerr.t"], &[]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.starts_with("error: ")
+            && err.contains("ReadRecordsRequest on pg.qerr.t")
+            && err.contains("value does not fit decimal(38,0)"),
+        "{err}"
+    );
+}
