@@ -243,3 +243,55 @@ async fn a_configuration_error_is_reported_on_the_first_request() {
         let _ = child.kill();
     }
 }
+
+/// `athena-fed query --lambda`: the real `lambda:Invoke` client, pointed at the emulator
+/// (it serves the same Invoke REST path as AWS Lambda).
+#[tokio::test]
+async fn athena_fed_queries_a_lambda_through_invoke() {
+    let lite = std::env::temp_dir().join(format!("lambda-invoke-{}.db", std::process::id()));
+    let _ = std::fs::remove_file(&lite);
+    let pool = sqlx::SqlitePool::connect_with(
+        sqlx::sqlite::SqliteConnectOptions::new()
+            .filename(&lite)
+            .create_if_missing(true),
+    )
+    .await
+    .unwrap();
+    pool.execute("CREATE TABLE t (id INTEGER, name TEXT); INSERT INTO t VALUES (1, 'one'), (2, 'two'), (3, 'three');").await.unwrap();
+    pool.close().await;
+    let conn = format!("sqlite://{}", lite.display());
+    let log = std::env::temp_dir().join(format!("bootstrap-invoke-{}.log", std::process::id()));
+    let (port, mut children) = lambda(&[("default", conn.as_str())], &log).await;
+    let endpoint = format!("http://127.0.0.1:{port}");
+    let out = std::process::Command::new(workspace_binary("athena-fed"))
+        .args([
+            "query",
+            "--lambda",
+            "remote=_",
+            "--format",
+            "arrow",
+            "SELECT id, name FROM remote.main.t WHERE id >= 2 ORDER BY id",
+        ])
+        .env("AWS_ENDPOINT_URL", &endpoint)
+        .env("AWS_ACCESS_KEY_ID", "testing")
+        .env("AWS_SECRET_ACCESS_KEY", "testing")
+        .env("AWS_REGION", REGION)
+        .output()
+        .unwrap();
+    for child in &mut children {
+        let _ = child.kill();
+    }
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let reader =
+        arrow::ipc::reader::StreamReader::try_new(std::io::Cursor::new(out.stdout), None).unwrap();
+    let batches: Vec<_> = reader.collect::<Result<_, _>>().unwrap();
+    let batch = arrow::compute::concat_batches(&batches[0].schema(), &batches).unwrap();
+    assert_eq!(
+        integration_tests::check::column_text(&batch, "name"),
+        vec![Some("two".to_owned()), Some("three".to_owned())]
+    );
+}
