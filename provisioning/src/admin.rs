@@ -1,0 +1,109 @@
+//! The producer database, as its administrator: runs the grant statements.
+//!
+//! PostgreSQL and MySQL/MariaDB are driven through sqlx. SQL Server and Oracle statements are
+//! generated (and checked) but this build has no driver for them: provisioning those engines
+//! fails with a clear error before any change.
+
+use athena_connector::config::{Engine, JdbcUrl, TlsMode};
+use athena_connector::secrets::Credentials;
+use sqlx::{AssertSqlSafe, Connection, Executor};
+
+use crate::steps::StepError;
+
+pub enum Admin {
+    Postgres(sqlx::PgConnection),
+    MySql(sqlx::MySqlConnection),
+}
+
+fn db_err(e: sqlx::Error) -> StepError {
+    // Statements hold passwords: only the server's message is reported.
+    match e {
+        sqlx::Error::Database(db) => StepError::Database(db.message().to_owned()),
+        other => StepError::Database(other.to_string()),
+    }
+}
+
+impl Admin {
+    pub async fn connect(
+        url: &JdbcUrl,
+        database: &str,
+        admin: &Credentials,
+    ) -> Result<Admin, StepError> {
+        match url.engine {
+            Engine::Postgres => {
+                let options = sqlx::postgres::PgConnectOptions::new_without_pgpass()
+                    .host(&url.host)
+                    .port(url.port_or_default())
+                    .username(&admin.username)
+                    .password(admin.password.expose())
+                    .database(database)
+                    .ssl_mode(match url.tls {
+                        TlsMode::Disable => sqlx::postgres::PgSslMode::Disable,
+                        TlsMode::Prefer => sqlx::postgres::PgSslMode::Prefer,
+                        TlsMode::Require => sqlx::postgres::PgSslMode::Require,
+                        TlsMode::VerifyCa => sqlx::postgres::PgSslMode::VerifyCa,
+                        TlsMode::VerifyFull => sqlx::postgres::PgSslMode::VerifyFull,
+                    });
+                Ok(Admin::Postgres(sqlx::PgConnection::connect_with(&options).await.map_err(db_err)?))
+            }
+            Engine::MySql => {
+                let options = sqlx::mysql::MySqlConnectOptions::new()
+                    .host(&url.host)
+                    .port(url.port_or_default())
+                    .username(&admin.username)
+                    .password(admin.password.expose())
+                    .ssl_mode(match url.tls {
+                        TlsMode::Disable => sqlx::mysql::MySqlSslMode::Disabled,
+                        TlsMode::Prefer => sqlx::mysql::MySqlSslMode::Preferred,
+                        TlsMode::Require => sqlx::mysql::MySqlSslMode::Required,
+                        TlsMode::VerifyCa => sqlx::mysql::MySqlSslMode::VerifyCa,
+                        TlsMode::VerifyFull => sqlx::mysql::MySqlSslMode::VerifyIdentity,
+                    });
+                Ok(Admin::MySql(sqlx::MySqlConnection::connect_with(&options).await.map_err(db_err)?))
+            }
+            other => Err(StepError::Unsupported(format!(
+                "{other}: grant statements are generated, but this build has no {other} driver to run them"
+            ))),
+        }
+    }
+
+    pub async fn user_exists(
+        &mut self,
+        query: &'static str,
+        user: &str,
+    ) -> Result<bool, StepError> {
+        Ok(match self {
+            Admin::Postgres(c) => sqlx::query(query)
+                .bind(user)
+                .fetch_optional(&mut *c)
+                .await
+                .map_err(db_err)?
+                .is_some(),
+            Admin::MySql(c) => sqlx::query(query)
+                .bind(user)
+                .fetch_optional(&mut *c)
+                .await
+                .map_err(db_err)?
+                .is_some(),
+        })
+    }
+
+    /// Runs `statements` in order (in one transaction where the engine has transactional DDL).
+    pub async fn run(&mut self, statements: &[String]) -> Result<(), StepError> {
+        match self {
+            Admin::Postgres(c) => {
+                let mut tx = c.begin().await.map_err(db_err)?;
+                for s in statements {
+                    tx.execute(AssertSqlSafe(s.clone())).await.map_err(db_err)?;
+                }
+                tx.commit().await.map_err(db_err)
+            }
+            Admin::MySql(c) => {
+                for s in statements {
+                    c.execute(AssertSqlSafe(s.clone())).await.map_err(db_err)?;
+                }
+                Ok(())
+            }
+        }
+    }
+}

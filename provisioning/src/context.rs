@@ -1,0 +1,116 @@
+//! What the steps run with: AWS clients for the producer and consumer sides (credentials
+//! obtained per invocation, never cached across them), and table and key settings.
+
+use aws_config::SdkConfig;
+
+/// Settings, from the environment of the Lambda or the CLI.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// DynamoDB table of database users (per server and environment).
+    pub users_table: String,
+    /// DynamoDB table of consumer asset subscriptions.
+    pub subscriptions_table: String,
+    /// DynamoDB table mapping producer secrets to consumer copies.
+    pub mappings_table: String,
+    /// KMS key for the secrets (the account's key; default: the service key).
+    pub kms_key_id: Option<String>,
+    /// Role in the consumer account allowed to read producer secrets.
+    pub consumer_role_name: String,
+    /// Days before a deleted secret is gone.
+    pub recovery_window_days: i64,
+    /// Role to assume in the consumer account; `None`: the same credentials (one account).
+    pub consumer_assume_role: Option<String>,
+}
+
+impl Settings {
+    pub fn from_env() -> Settings {
+        let var = |k: &str, d: &str| {
+            std::env::var(k)
+                .ok()
+                .filter(|v| !v.is_empty())
+                .unwrap_or_else(|| d.to_owned())
+        };
+        Settings {
+            users_table: var("USERS_TABLE", "athena_fed_database_users"),
+            subscriptions_table: var("SUBSCRIPTIONS_TABLE", "athena_fed_asset_subscriptions"),
+            mappings_table: var("MAPPINGS_TABLE", "athena_fed_secret_mappings"),
+            kms_key_id: std::env::var("SECRETS_KMS_KEY_ID")
+                .ok()
+                .filter(|v| !v.is_empty()),
+            consumer_role_name: var(
+                "CONSUMER_ROLE_NAME",
+                "athena_fed_consumer_provisioning_role",
+            ),
+            recovery_window_days: var("RECOVERY_WINDOW_IN_DAYS", "7")
+                .parse()
+                .unwrap_or(7)
+                .clamp(7, 30),
+            consumer_assume_role: std::env::var("CONSUMER_ASSUME_ROLE_NAME")
+                .ok()
+                .filter(|v| !v.is_empty()),
+        }
+    }
+}
+
+/// The clients one invocation uses.
+#[derive(Clone)]
+pub struct Context {
+    pub settings: Settings,
+    /// The producer account (Glue, database admin secrets, producer secrets) and tracking.
+    pub producer: SdkConfig,
+}
+
+impl Context {
+    pub fn glue(&self) -> aws_sdk_glue::Client {
+        aws_sdk_glue::Client::new(&self.producer)
+    }
+    pub fn secrets(&self) -> aws_sdk_secretsmanager::Client {
+        aws_sdk_secretsmanager::Client::new(&self.producer)
+    }
+    pub fn dynamodb(&self) -> aws_sdk_dynamodb::Client {
+        aws_sdk_dynamodb::Client::new(&self.producer)
+    }
+
+    /// Secrets Manager in the consumer account: a role assumed now, for this invocation.
+    pub async fn consumer_secrets(
+        &self,
+        account: &str,
+        region: &str,
+    ) -> Result<aws_sdk_secretsmanager::Client, String> {
+        let Some(role) = &self.settings.consumer_assume_role else {
+            return Ok(self.secrets());
+        };
+        let sts = aws_sdk_sts::Client::new(&self.producer);
+        let arn = format!("arn:aws:iam::{account}:role/{role}");
+        let out = sts
+            .assume_role()
+            .role_arn(&arn)
+            .role_session_name("athena-fed-provisioning")
+            .duration_seconds(900)
+            .send()
+            .await
+            .map_err(|e| {
+                format!(
+                    "cannot assume {arn}: {}",
+                    aws_sdk_sts::error::DisplayErrorContext(&e)
+                )
+            })?;
+        let c = out
+            .credentials()
+            .ok_or_else(|| format!("assuming {arn} returned no credentials"))?;
+        let creds = aws_sdk_secretsmanager::config::Credentials::new(
+            c.access_key_id(),
+            c.secret_access_key(),
+            Some(c.session_token().to_owned()),
+            None,
+            "assumed-consumer-role",
+        );
+        let config = aws_sdk_secretsmanager::config::Builder::from(&self.producer)
+            .credentials_provider(creds)
+            .region(aws_sdk_secretsmanager::config::Region::new(
+                region.to_owned(),
+            ))
+            .build();
+        Ok(aws_sdk_secretsmanager::Client::from_conf(config))
+    }
+}

@@ -1,0 +1,185 @@
+//! Glue table → its connection → JDBC URL and admin secret, with ownership checked: the
+//! connection and the admin secret must be tagged for the producer project, not merely be
+//! named by the table.
+
+use athena_connector::config::{Engine, JdbcUrl, TlsMode};
+
+use crate::context::Context;
+use crate::grants::TableTarget;
+use crate::steps::StepError;
+use crate::subscription::SubscriptionDetails;
+
+/// The tag naming the DataZone project that owns a connection or secret.
+pub const PROJECT_TAG: &str = "AmazonDataZoneProject";
+
+/// A JDBC-backed subscribed table.
+#[derive(Debug, Clone)]
+pub struct JdbcTable {
+    pub connection_arn: String,
+    pub url: JdbcUrl,
+    pub admin_secret: String,
+    pub target: TableTarget,
+    /// `engine://host:port`: users are per server and environment.
+    pub server: String,
+}
+
+pub enum Resolution {
+    Jdbc(JdbcTable),
+    /// Not a JDBC-backed Glue table: grant and revoke are successful no-ops.
+    NotJdbc(String),
+}
+
+pub async fn resolve(ctx: &Context, d: &SubscriptionDetails) -> Result<Resolution, StepError> {
+    if d.asset_details.asset_type != "GlueTableAssetType" {
+        return Ok(Resolution::NotJdbc(format!(
+            "asset type {} is not a Glue table",
+            d.asset_details.asset_type
+        )));
+    }
+    let Some(g) = &d.asset_details.glue_table_details else {
+        return Ok(Resolution::NotJdbc(
+            "the asset has no Glue table details".into(),
+        ));
+    };
+    let glue = ctx.glue();
+    let table = glue
+        .get_table()
+        .catalog_id(&g.account_id)
+        .database_name(&g.database_name)
+        .name(&g.table_name)
+        .send()
+        .await
+        .map_err(|e| {
+            StepError::Aws(format!(
+                "glue:GetTable {}.{}: {}",
+                g.database_name,
+                g.table_name,
+                aws_sdk_glue::error::DisplayErrorContext(&e)
+            ))
+        })?;
+    let table = table
+        .table()
+        .ok_or_else(|| StepError::Aws("glue:GetTable returned no table".into()))?;
+    let params = table.parameters();
+    let Some(connection) = params
+        .and_then(|p| p.get("connectionName"))
+        .filter(|c| !c.is_empty())
+    else {
+        return Ok(Resolution::NotJdbc(format!(
+            "table {}.{} has no Glue connection (not JDBC-backed)",
+            g.database_name, g.table_name
+        )));
+    };
+    let location = table
+        .storage_descriptor()
+        .and_then(|s| s.location())
+        .ok_or_else(|| {
+            StepError::Input(format!(
+                "table {}.{} has no StorageDescriptor.Location",
+                g.database_name, g.table_name
+            ))
+        })?;
+    let conn = glue
+        .get_connection()
+        .catalog_id(&g.account_id)
+        .name(connection)
+        .send()
+        .await
+        .map_err(|e| {
+            StepError::Aws(format!(
+                "glue:GetConnection {connection}: {}",
+                aws_sdk_glue::error::DisplayErrorContext(&e)
+            ))
+        })?;
+    let conn = conn
+        .connection()
+        .ok_or_else(|| StepError::Aws("glue:GetConnection returned no connection".into()))?;
+    if conn.connection_type().map(|t| t.as_str()) != Some("JDBC") {
+        return Ok(Resolution::NotJdbc(format!(
+            "connection {connection} is not a JDBC connection"
+        )));
+    }
+    let props = conn.connection_properties().cloned().unwrap_or_default();
+    let prop = |k: &str| {
+        props
+            .iter()
+            .find(|(key, _)| key.as_str() == k)
+            .map(|(_, v)| v.clone())
+    };
+    let url_text = prop("JDBC_CONNECTION_URL").ok_or_else(|| {
+        StepError::Input(format!(
+            "connection {connection} has no JDBC_CONNECTION_URL"
+        ))
+    })?;
+    let admin_secret = prop("SECRET_ID").ok_or_else(|| {
+        StepError::Input(format!(
+            "connection {connection} has no SECRET_ID (an admin secret is required)"
+        ))
+    })?;
+    let mut url = JdbcUrl::parse(&url_text)
+        .map_err(|e| StepError::Input(format!("connection {connection}: {e}")))?;
+    if prop("JDBC_ENFORCE_SSL").is_some_and(|v| v.eq_ignore_ascii_case("true"))
+        && url.tls < TlsMode::Require
+    {
+        url.tls = TlsMode::Require;
+    }
+    let connection_arn = format!(
+        "arn:aws:glue:{}:{}:connection/{}",
+        g.region, g.account_id, connection
+    );
+    // Ownership: both the connection and its admin secret belong to the producer project.
+    let producer = &d.producer_project_details.project_id;
+    let tags = glue
+        .get_tags()
+        .resource_arn(&connection_arn)
+        .send()
+        .await
+        .map_err(|e| {
+            StepError::Aws(format!(
+                "glue:GetTags {connection_arn}: {}",
+                aws_sdk_glue::error::DisplayErrorContext(&e)
+            ))
+        })?;
+    if tags.tags().and_then(|t| t.get(PROJECT_TAG)) != Some(producer) {
+        return Err(StepError::Forbidden(format!("connection {connection} is not tagged {PROJECT_TAG}={producer}: it does not belong to the producer project")));
+    }
+    let secret = ctx
+        .secrets()
+        .describe_secret()
+        .secret_id(&admin_secret)
+        .send()
+        .await
+        .map_err(|e| {
+            StepError::Aws(format!(
+                "secretsmanager:DescribeSecret of the admin secret: {}",
+                aws_sdk_secretsmanager::error::DisplayErrorContext(&e)
+            ))
+        })?;
+    if !secret
+        .tags()
+        .iter()
+        .any(|t| t.key() == Some(PROJECT_TAG) && t.value() == Some(producer.as_str()))
+    {
+        return Err(StepError::Forbidden(format!(
+            "the admin secret of connection {connection} is not tagged {PROJECT_TAG}={producer}"
+        )));
+    }
+    let target =
+        TableTarget::parse(url.engine, location).map_err(|e| StepError::Input(e.to_string()))?;
+    let server = format!(
+        "{}://{}:{}",
+        url.engine,
+        url.host.to_ascii_lowercase(),
+        url.port_or_default()
+    );
+    if url.engine == Engine::Sqlite {
+        return Ok(Resolution::NotJdbc("SQLite is not a server".into()));
+    }
+    Ok(Resolution::Jdbc(JdbcTable {
+        connection_arn,
+        url,
+        admin_secret,
+        target,
+        server,
+    }))
+}

@@ -1,0 +1,71 @@
+//! PostgreSQL: a login role, USAGE on the schema, SELECT on the table.
+
+use athena_connector::sql::{Dialect, Postgres};
+
+use super::{literal, GrantSql, TableTarget};
+
+pub struct PostgresGrants;
+
+fn q(name: &str) -> String {
+    Postgres
+        .quote(name)
+        .expect("names are validated before statements are built")
+}
+
+impl GrantSql for PostgresGrants {
+    fn user_exists(&self) -> &'static str {
+        "SELECT 1 FROM pg_catalog.pg_roles WHERE rolname = $1"
+    }
+    fn create_user(&self, user: &str, password: &str) -> Vec<String> {
+        vec![format!(
+            "CREATE ROLE {} LOGIN PASSWORD {}",
+            q(user),
+            literal(password)
+        )]
+    }
+    fn set_password(&self, user: &str, password: &str) -> Vec<String> {
+        vec![format!(
+            "ALTER ROLE {} WITH LOGIN PASSWORD {}",
+            q(user),
+            literal(password)
+        )]
+    }
+    fn grant(&self, user: &str, t: &TableTarget) -> Vec<String> {
+        vec![
+            format!(
+                "GRANT CONNECT ON DATABASE {} TO {}",
+                q(&t.database),
+                q(user)
+            ),
+            format!("GRANT USAGE ON SCHEMA {} TO {}", q(&t.schema), q(user)),
+            format!(
+                "GRANT SELECT ON TABLE {}.{} TO {}",
+                q(&t.schema),
+                q(&t.table),
+                q(user)
+            ),
+        ]
+    }
+    fn revoke(&self, user: &str, t: &TableTarget, last_in_schema: bool) -> Vec<String> {
+        let mut s = vec![format!(
+            "REVOKE SELECT ON TABLE {}.{} FROM {}",
+            q(&t.schema),
+            q(&t.table),
+            q(user)
+        )];
+        if last_in_schema {
+            s.push(format!(
+                "REVOKE USAGE ON SCHEMA {} FROM {}",
+                q(&t.schema),
+                q(user)
+            ));
+        }
+        s
+    }
+    fn drop_user(&self, user: &str) -> Vec<String> {
+        vec![
+            format!("DROP OWNED BY {}", q(user)),
+            format!("DROP ROLE IF EXISTS {}", q(user)),
+        ]
+    }
+}

@@ -1,0 +1,13 @@
+//! Provisioning: when a data-catalog subscription to a database table is approved, give the
+//! consumer environment its own database user with SELECT on exactly that table, and its
+//! credentials in a secret it can read; revoke undoes it.
+
+pub mod admin;
+pub mod context;
+pub mod glue;
+pub mod grants;
+pub mod password;
+pub mod secrets;
+pub mod steps;
+pub mod subscription;
+pub mod tracking;
