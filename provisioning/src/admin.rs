@@ -6,7 +6,7 @@
 
 use athena_connector::config::{Engine, JdbcUrl, TlsMode};
 use athena_connector::secrets::Credentials;
-use sqlx::{AssertSqlSafe, Connection, Executor};
+use sqlx::{AssertSqlSafe, ConnectOptions, Connection, Executor};
 
 use crate::steps::StepError;
 
@@ -43,7 +43,9 @@ impl Admin {
                         TlsMode::Require => sqlx::postgres::PgSslMode::Require,
                         TlsMode::VerifyCa => sqlx::postgres::PgSslMode::VerifyCa,
                         TlsMode::VerifyFull => sqlx::postgres::PgSslMode::VerifyFull,
-                    });
+                    })
+                    // Statements carry passwords: sqlx must never log them.
+                    .disable_statement_logging();
                 Ok(Admin::Postgres(sqlx::PgConnection::connect_with(&options).await.map_err(db_err)?))
             }
             Engine::MySql => {
@@ -58,7 +60,8 @@ impl Admin {
                         TlsMode::Require => sqlx::mysql::MySqlSslMode::Required,
                         TlsMode::VerifyCa => sqlx::mysql::MySqlSslMode::VerifyCa,
                         TlsMode::VerifyFull => sqlx::mysql::MySqlSslMode::VerifyIdentity,
-                    });
+                    })
+                    .disable_statement_logging();
                 Ok(Admin::MySql(sqlx::MySqlConnection::connect_with(&options).await.map_err(db_err)?))
             }
             other => Err(StepError::Unsupported(format!(
@@ -92,11 +95,30 @@ impl Admin {
     pub async fn run(&mut self, statements: &[String]) -> Result<(), StepError> {
         match self {
             Admin::Postgres(c) => {
-                let mut tx = c.begin().await.map_err(db_err)?;
-                for s in statements {
-                    tx.execute(AssertSqlSafe(s.clone())).await.map_err(db_err)?;
+                // Concurrent GRANTs on one database or schema race on its ACL row; that
+                // error is transient, and the transaction is simply run again.
+                let mut attempt = 0;
+                loop {
+                    let result = async {
+                        let mut tx = c.begin().await?;
+                        for s in statements {
+                            tx.execute(AssertSqlSafe(s.clone())).await?;
+                        }
+                        tx.commit().await
+                    }
+                    .await;
+                    match result {
+                        Err(sqlx::Error::Database(db))
+                            if attempt < 5
+                                && db.message().contains("tuple concurrently updated") =>
+                        {
+                            attempt += 1;
+                            tokio::time::sleep(std::time::Duration::from_millis(50 * attempt))
+                                .await;
+                        }
+                        other => return other.map_err(db_err),
+                    }
                 }
-                tx.commit().await.map_err(db_err)
             }
             Admin::MySql(c) => {
                 for s in statements {

@@ -94,11 +94,6 @@ pub async fn resolve(ctx: &Context, d: &SubscriptionDetails) -> Result<Resolutio
     let conn = conn
         .connection()
         .ok_or_else(|| StepError::Aws("glue:GetConnection returned no connection".into()))?;
-    if conn.connection_type().map(|t| t.as_str()) != Some("JDBC") {
-        return Ok(Resolution::NotJdbc(format!(
-            "connection {connection} is not a JDBC connection"
-        )));
-    }
     let props = conn.connection_properties().cloned().unwrap_or_default();
     let prop = |k: &str| {
         props
@@ -106,11 +101,15 @@ pub async fn resolve(ctx: &Context, d: &SubscriptionDetails) -> Result<Resolutio
             .find(|(key, _)| key.as_str() == k)
             .map(|(_, v)| v.clone())
     };
-    let url_text = prop("JDBC_CONNECTION_URL").ok_or_else(|| {
-        StepError::Input(format!(
-            "connection {connection} has no JDBC_CONNECTION_URL"
-        ))
-    })?;
+    // A JDBC URL makes it a JDBC connection (some APIs leave the type out).
+    let declared = conn.connection_type().map(|t| t.as_str().to_owned());
+    let Some(url_text) =
+        prop("JDBC_CONNECTION_URL").filter(|_| declared.as_deref().is_none_or(|t| t == "JDBC"))
+    else {
+        return Ok(Resolution::NotJdbc(format!(
+            "connection {connection} is not a JDBC connection"
+        )));
+    };
     let admin_secret = prop("SECRET_ID").ok_or_else(|| {
         StepError::Input(format!(
             "connection {connection} has no SECRET_ID (an admin secret is required)"

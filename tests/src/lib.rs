@@ -15,6 +15,7 @@ use athena_connector::handler::Connector;
 use athena_connector::protocol::{Constraints, GetTableResponse, TableName};
 
 pub mod check;
+pub mod provisioning;
 
 pub const REGION: &str = "us-east-1";
 

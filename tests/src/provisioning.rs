@@ -1,0 +1,270 @@
+//! Fixtures for the provisioning tests: Glue tables and admin secrets in moto, schemas in
+//! PostgreSQL, subscription details, and logging in with a consumer secret.
+
+use athena_provisioning::context::{Context, Settings};
+use athena_provisioning::subscription::*;
+use sqlx::{Connection, Executor};
+
+use crate::*;
+
+pub const PRODUCER_PROJECT: &str = "prodproj1";
+
+pub fn settings() -> Settings {
+    Settings {
+        users_table: "prov_users".into(),
+        subscriptions_table: "prov_subscriptions".into(),
+        mappings_table: "prov_mappings".into(),
+        kms_key_id: None,
+        consumer_role_name: "athena_fed_consumer_provisioning_role".into(),
+        recovery_window_days: 7,
+        consumer_assume_role: None,
+    }
+}
+
+pub async fn ctx() -> Context {
+    let ctx = Context {
+        settings: settings(),
+        producer: aws().await,
+    };
+    athena_provisioning::tracking::create_tables(&ctx.dynamodb(), &ctx.settings)
+        .await
+        .unwrap();
+    ctx
+}
+
+/// A Glue database `gdb`, a JDBC connection `conn` tagged for `project`, an admin secret,
+/// and a Glue table `table` located at `location`.
+pub async fn glue_table(
+    conn: &str,
+    jdbc_url: &str,
+    admin_user: &str,
+    admin_password: &str,
+    project: &str,
+    table: &str,
+    location: &str,
+) {
+    let a = aws().await;
+    let glue = aws_sdk_glue::Client::new(&a);
+    let _ = glue
+        .create_database()
+        .database_input(
+            aws_sdk_glue::types::DatabaseInput::builder()
+                .name("gdb")
+                .build()
+                .unwrap(),
+        )
+        .send()
+        .await;
+    let sm = aws_sdk_secretsmanager::Client::new(&a);
+    let secret_name = format!("admin/{conn}");
+    let value = serde_json::json!({"username": admin_user, "password": admin_password}).to_string();
+    let arn = match sm
+        .create_secret()
+        .name(&secret_name)
+        .secret_string(&value)
+        .tags(
+            aws_sdk_secretsmanager::types::Tag::builder()
+                .key("AmazonDataZoneProject")
+                .value(project)
+                .build(),
+        )
+        .send()
+        .await
+    {
+        Ok(o) => o.arn().unwrap().to_owned(),
+        Err(_) => sm
+            .describe_secret()
+            .secret_id(&secret_name)
+            .send()
+            .await
+            .unwrap()
+            .arn()
+            .unwrap()
+            .to_owned(),
+    };
+    let _ = glue
+        .create_connection()
+        .connection_input(
+            aws_sdk_glue::types::ConnectionInput::builder()
+                .name(conn)
+                .connection_type(aws_sdk_glue::types::ConnectionType::Jdbc)
+                .connection_properties(
+                    aws_sdk_glue::types::ConnectionPropertyKey::JdbcConnectionUrl,
+                    jdbc_url,
+                )
+                .connection_properties(aws_sdk_glue::types::ConnectionPropertyKey::SecretId, &arn)
+                .build()
+                .unwrap(),
+        )
+        .tags("AmazonDataZoneProject", project)
+        .send()
+        .await;
+    let _ = glue
+        .delete_table()
+        .database_name("gdb")
+        .name(table)
+        .send()
+        .await;
+    glue.create_table()
+        .database_name("gdb")
+        .table_input(
+            aws_sdk_glue::types::TableInput::builder()
+                .name(table)
+                .parameters("connectionName", conn)
+                .parameters("UPDATED_BY_CRAWLER", "crawler")
+                .storage_descriptor(
+                    aws_sdk_glue::types::StorageDescriptor::builder()
+                        .location(location)
+                        .build(),
+                )
+                .build()
+                .unwrap(),
+        )
+        .send()
+        .await
+        .unwrap();
+}
+
+pub fn details(env: &str, asset: &str, table: &str) -> SubscriptionDetails {
+    SubscriptionDetails {
+        domain_id: "dzd_test".into(),
+        producer_project_details: ProducerProject {
+            project_id: PRODUCER_PROJECT.into(),
+            project_name: "producer".into(),
+        },
+        consumer_project_details: ConsumerProject {
+            project_id: "consproj1".into(),
+            project_name: "consumer".into(),
+            account_id: "123456789012".into(),
+            region: REGION.into(),
+            environment_id: env.into(),
+            environment_name: "analysts".into(),
+        },
+        listing_details: Listing {
+            id: format!("listing-{asset}"),
+            name: table.into(),
+            revision: "1".into(),
+        },
+        asset_details: Asset {
+            asset_type: "GlueTableAssetType".into(),
+            id: asset.into(),
+            revision: "1".into(),
+            glue_table_details: Some(GlueTable {
+                account_id: "123456789012".into(),
+                region: REGION.into(),
+                database_name: "gdb".into(),
+                table_name: table.into(),
+                table_arn: String::new(),
+                source_classification: "postgresql".into(),
+            }),
+        },
+    }
+}
+
+pub fn pg_jdbc() -> String {
+    let hostport = postgres_url()
+        .split_once('@')
+        .unwrap()
+        .1
+        .rsplit_once('/')
+        .unwrap()
+        .0
+        .to_owned();
+    format!("jdbc:postgresql://{hostport}/athena_test")
+}
+
+pub async fn pg_setup(schema: &str, tables: &[&str]) -> sqlx::PgPool {
+    let pg = postgres().await;
+    pg.execute(sqlx::AssertSqlSafe(format!(
+        "DROP SCHEMA IF EXISTS \"{schema}\" CASCADE; CREATE SCHEMA \"{schema}\""
+    )))
+    .await
+    .unwrap();
+    for t in tables {
+        pg.execute(sqlx::AssertSqlSafe(format!("CREATE TABLE \"{schema}\".\"{t}\" (id int); INSERT INTO \"{schema}\".\"{t}\" VALUES (1), (2)"))).await.unwrap();
+    }
+    pg
+}
+
+/// Removes what an earlier run of a test left: the role and its record.
+pub async fn pg_forget(pg: &sqlx::PgPool, env: &str) {
+    let user = format!("dz_{env}");
+    pg.execute(sqlx::AssertSqlSafe(format!(
+        "DO $$ BEGIN IF EXISTS (SELECT FROM pg_roles WHERE rolname = '{user}') THEN EXECUTE 'DROP OWNED BY {user}'; EXECUTE 'DROP ROLE {user}'; END IF; END $$"
+    )))
+    .await
+    .unwrap();
+    let c = ctx().await;
+    let server = format!(
+        "postgres://{}",
+        postgres_url()
+            .split_once('@')
+            .unwrap()
+            .1
+            .rsplit_once('/')
+            .unwrap()
+            .0
+    );
+    let _ = c
+        .dynamodb()
+        .delete_item()
+        .table_name("prov_users")
+        .key("server", aws_sdk_dynamodb::types::AttributeValue::S(server))
+        .key(
+            "environment_id",
+            aws_sdk_dynamodb::types::AttributeValue::S(env.into()),
+        )
+        .send()
+        .await;
+}
+
+/// Logs in with the consumer secret's credentials (password checked: the role must
+/// authenticate even where the server trusts local connections).
+pub async fn login(pg: &sqlx::PgPool, consumer_secret: &str) -> Result<sqlx::PgConnection, String> {
+    let sm = aws_sdk_secretsmanager::Client::new(&aws().await);
+    let v: serde_json::Value = serde_json::from_str(
+        sm.get_secret_value()
+            .secret_id(consumer_secret)
+            .send()
+            .await
+            .unwrap()
+            .secret_string()
+            .unwrap(),
+    )
+    .unwrap();
+    let user = v["username"].as_str().unwrap().to_owned();
+    pg.execute(sqlx::AssertSqlSafe(format!(
+        "GRANT athena_password_auth TO \"{user}\""
+    )))
+    .await
+    .unwrap();
+    let url = postgres_url();
+    let hostport = url.split_once('@').unwrap().1;
+    let options: sqlx::postgres::PgConnectOptions =
+        format!("postgres://{hostport}").parse().unwrap();
+    let options = options
+        .username(&user)
+        .password(v["password"].as_str().unwrap());
+    sqlx::PgConnection::connect_with(&options)
+        .await
+        .map_err(|e| e.to_string())
+}
+
+pub async fn count(conn: &mut sqlx::PgConnection, table: &str) -> Result<i64, String> {
+    sqlx::query_scalar(sqlx::AssertSqlSafe(format!("SELECT count(*) FROM {table}")))
+        .fetch_one(&mut *conn)
+        .await
+        .map_err(|e| e.to_string())
+}
+
+pub fn urlencode(s: &str) -> String {
+    s.bytes()
+        .map(|b| {
+            if b.is_ascii_alphanumeric() || b"-_.~".contains(&b) {
+                (b as char).to_string()
+            } else {
+                format!("%{b:02X}")
+            }
+        })
+        .collect()
+}

@@ -1,0 +1,441 @@
+//! Provisioning end to end: Glue, Secrets Manager and DynamoDB from moto, grants on the real
+//! PostgreSQL and MariaDB. DataZone is not involved here (the governance step's output, the
+//! subscription details, is the input).
+
+use std::sync::Arc;
+
+use athena_provisioning::steps::{self, StepError};
+use integration_tests::provisioning::*;
+use integration_tests::*;
+use sqlx::{Connection, Executor};
+
+#[tokio::test]
+async fn grant_reads_only_the_table_then_revoke_removes_everything() {
+    let pg = pg_setup("prov1", &["orders", "customers", "secret_stuff"]).await;
+    pg_forget(&pg, "env1").await;
+    glue_table(
+        "pgconn1",
+        &pg_jdbc(),
+        "athena",
+        "athena",
+        PRODUCER_PROJECT,
+        "orders1",
+        "athena_test.prov1.orders",
+    )
+    .await;
+    glue_table(
+        "pgconn1",
+        &pg_jdbc(),
+        "athena",
+        "athena",
+        PRODUCER_PROJECT,
+        "customers1",
+        "athena_test.prov1.customers",
+    )
+    .await;
+    let c = ctx().await;
+    let orders = details("env1", "asset-orders", "orders1");
+    let g = steps::grant(&c, &orders).await.unwrap();
+    assert!(g.producer.provisioned && g.consumer.provisioned);
+    assert_eq!(g.producer.user_name, "dz_env1");
+    let mut conn = login(&pg, &g.consumer.secret_arn)
+        .await
+        .expect("the consumer secret's credentials log in");
+    assert_eq!(count(&mut conn, "prov1.orders").await, Ok(2));
+    let denied = count(&mut conn, "prov1.secret_stuff").await.unwrap_err();
+    assert!(denied.contains("permission denied"), "{denied}");
+    // The producer secret's policy names only the consumer role.
+    let sm = c.secrets();
+    let policy = sm
+        .get_resource_policy()
+        .secret_id(&g.producer.secret_arn)
+        .send()
+        .await
+        .unwrap();
+    let policy: serde_json::Value =
+        serde_json::from_str(policy.resource_policy().unwrap()).unwrap();
+    let principals: Vec<&serde_json::Value> = policy["Statement"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| &s["Principal"]["AWS"])
+        .collect();
+    assert_eq!(
+        principals,
+        vec![&serde_json::json!(
+            "arn:aws:iam::123456789012:role/athena_fed_consumer_provisioning_role"
+        )]
+    );
+    let described = sm
+        .describe_secret()
+        .secret_id(&g.consumer.secret_arn)
+        .send()
+        .await
+        .unwrap();
+    let tags: Vec<(String, String)> = described
+        .tags()
+        .iter()
+        .map(|t| (t.key().unwrap().to_owned(), t.value().unwrap().to_owned()))
+        .collect();
+    assert!(
+        tags.contains(&("AmazonDataZoneEnvironment".into(), "env1".into())),
+        "{tags:?}"
+    );
+    // A second asset on the same connection reuses the user and the secrets.
+    let customers = details("env1", "asset-customers", "customers1");
+    let g2 = steps::grant(&c, &customers).await.unwrap();
+    assert_eq!(
+        (
+            g2.producer.secret_arn.as_str(),
+            g2.consumer.secret_arn.as_str()
+        ),
+        (
+            g.producer.secret_arn.as_str(),
+            g.consumer.secret_arn.as_str()
+        )
+    );
+    assert_eq!(g2.producer.assets, vec!["asset-customers", "asset-orders"]);
+    assert_eq!(count(&mut conn, "prov1.customers").await, Ok(2));
+    // Revoking one keeps the other readable.
+    let r = steps::revoke(&c, &orders).await.unwrap();
+    assert!(!r.producer.user_dropped);
+    assert_eq!(r.producer.remaining_assets, vec!["asset-customers"]);
+    assert!(count(&mut conn, "prov1.orders")
+        .await
+        .unwrap_err()
+        .contains("permission denied"));
+    assert_eq!(count(&mut conn, "prov1.customers").await, Ok(2));
+    drop(conn);
+    // Revoking again, or what was never granted, succeeds and changes nothing.
+    let again = steps::revoke(&c, &orders).await.unwrap();
+    assert!(
+        !again.producer.user_dropped && again.producer.remaining_assets == vec!["asset-customers"]
+    );
+    // The last asset drops the user and schedules both secrets' deletion.
+    let last = steps::revoke(&c, &customers).await.unwrap();
+    assert!(last.producer.user_dropped && last.consumer.secret_deleted);
+    assert!(last.producer.secret_deletion_date.is_some());
+    let exists: Option<i32> =
+        sqlx::query_scalar("SELECT 1 FROM pg_roles WHERE rolname = 'dz_env1'")
+            .fetch_optional(&pg)
+            .await
+            .unwrap();
+    assert_eq!(exists, None, "the user is dropped");
+    assert!(sm
+        .describe_secret()
+        .secret_id(&g.producer.secret_arn)
+        .send()
+        .await
+        .unwrap()
+        .deleted_date()
+        .is_some());
+    assert!(sm
+        .describe_secret()
+        .secret_id(&g.consumer.secret_arn)
+        .send()
+        .await
+        .unwrap()
+        .deleted_date()
+        .is_some());
+    let none = steps::revoke(&c, &customers).await.unwrap();
+    assert_eq!(
+        none.producer.skipped_reason.as_deref(),
+        Some("nothing was granted")
+    );
+}
+
+#[tokio::test]
+async fn every_step_is_idempotent_and_a_failure_at_any_point_converges_on_retry() {
+    let pg = pg_setup("prov2", &["t"]).await;
+    for point in ["secret", "record", "user", "grant", "asset"] {
+        let env = format!("env2{point}");
+        pg_forget(&pg, &env).await;
+        glue_table(
+            "pgconn2",
+            &pg_jdbc(),
+            "athena",
+            "athena",
+            PRODUCER_PROJECT,
+            "t2",
+            "athena_test.prov2.t",
+        )
+        .await;
+        let c = ctx().await;
+        let d = details(&env, "asset-t2", "t2");
+        let err = steps::producer_grant(&c, &d, Some(point))
+            .await
+            .unwrap_err();
+        assert!(matches!(err, StepError::Injected(p) if p == point));
+        let p = steps::producer_grant(&c, &d, None).await.unwrap();
+        let p2 = steps::producer_grant(&c, &d, None).await.unwrap();
+        assert_eq!(p, p2, "a second run gives the same state");
+        let g = steps::consumer_grant(&c, &d, &p, Some("copy")).await;
+        assert!(g.is_err());
+        let g = steps::consumer_grant(&c, &d, &p, None).await.unwrap();
+        let g2 = steps::consumer_grant(&c, &d, &p, None).await.unwrap();
+        assert_eq!(
+            (&g.secret_arn, &g.secret_name),
+            (&g2.secret_arn, &g2.secret_name),
+            "retries update one consumer secret"
+        );
+        let mut conn = login(&pg, &g.secret_arn)
+            .await
+            .unwrap_or_else(|e| panic!("after a failure at {point}: {e}"));
+        assert_eq!(
+            count(&mut conn, "prov2.t").await,
+            Ok(2),
+            "after a failure at {point}"
+        );
+        drop(conn);
+        let r = steps::producer_revoke(&c, &d, Some("revoke")).await;
+        assert!(r.is_err());
+        let r = steps::producer_revoke(&c, &d, None).await.unwrap();
+        assert!(
+            r.user_dropped,
+            "after a failed revoke, the retry finishes it"
+        );
+    }
+}
+
+#[tokio::test]
+async fn concurrent_grants_for_one_environment_keep_both_assets() {
+    let pg = pg_setup("prov3", &["a", "b"]).await;
+    pg_forget(&pg, "env3").await;
+    glue_table(
+        "pgconn3",
+        &pg_jdbc(),
+        "athena",
+        "athena",
+        PRODUCER_PROJECT,
+        "a3",
+        "athena_test.prov3.a",
+    )
+    .await;
+    glue_table(
+        "pgconn3",
+        &pg_jdbc(),
+        "athena",
+        "athena",
+        PRODUCER_PROJECT,
+        "b3",
+        "athena_test.prov3.b",
+    )
+    .await;
+    let c = Arc::new(ctx().await);
+    let (x, y) = (
+        details("env3", "asset-a", "a3"),
+        details("env3", "asset-b", "b3"),
+    );
+    let (c1, c2) = (c.clone(), c.clone());
+    let (r1, r2) = tokio::join!(async move { steps::grant(&c1, &x).await }, async move {
+        steps::grant(&c2, &y).await
+    });
+    let (r1, r2) = (r1.unwrap(), r2.unwrap());
+    assert_eq!(r1.producer.secret_arn, r2.producer.secret_arn, "one secret");
+    let last = steps::producer_grant(&c, &details("env3", "asset-a", "a3"), None)
+        .await
+        .unwrap();
+    assert_eq!(
+        last.assets,
+        vec!["asset-a", "asset-b"],
+        "neither grant lost the other's asset"
+    );
+    let mut conn = login(&pg, &r1.consumer.secret_arn).await.unwrap();
+    assert_eq!(
+        (
+            count(&mut conn, "prov3.a").await,
+            count(&mut conn, "prov3.b").await
+        ),
+        (Ok(2), Ok(2))
+    );
+}
+
+#[tokio::test]
+async fn hostile_locations_foreign_connections_and_plain_s3_assets() {
+    let pg = pg_setup("Prov4", &["My Table"]).await;
+    pg_forget(&pg, "env4").await;
+    let c = ctx().await;
+    // A mixed-case name with a space is quoted, not rejected.
+    glue_table(
+        "pgconn4",
+        &pg_jdbc(),
+        "athena",
+        "athena",
+        PRODUCER_PROJECT,
+        "mixed",
+        "athena_test.Prov4.My Table",
+    )
+    .await;
+    let g = steps::grant(&c, &details("env4", "asset-mixed", "mixed"))
+        .await
+        .unwrap();
+    let mut conn = login(&pg, &g.consumer.secret_arn).await.unwrap();
+    assert_eq!(count(&mut conn, "\"Prov4\".\"My Table\"").await, Ok(2));
+    // An injection attempt through the location is rejected before any SQL.
+    glue_table(
+        "pgconn4",
+        &pg_jdbc(),
+        "athena",
+        "athena",
+        PRODUCER_PROJECT,
+        "evil",
+        "athena_test.Prov4.x; DROP TABLE t\u{0}",
+    )
+    .await;
+    let err = steps::producer_grant(&c, &details("env4", "asset-evil", "evil"), None)
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("invalid table location"), "{err}");
+    glue_table(
+        "pgconn4",
+        &pg_jdbc(),
+        "athena",
+        "athena",
+        PRODUCER_PROJECT,
+        "twodots",
+        "athena_test.Prov4.a.b",
+    )
+    .await;
+    assert!(
+        steps::producer_grant(&c, &details("env4", "asset-2", "twodots"), None)
+            .await
+            .is_err()
+    );
+    // A table naming another project's connection is refused.
+    glue_table(
+        "foreignconn",
+        &pg_jdbc(),
+        "athena",
+        "athena",
+        "someoneelse",
+        "foreign",
+        "athena_test.Prov4.My Table",
+    )
+    .await;
+    let err = steps::producer_grant(&c, &details("env4", "asset-f", "foreign"), None)
+        .await
+        .unwrap_err();
+    assert!(matches!(err, StepError::Forbidden(_)), "{err}");
+    // A plain S3 table (no connection) and a non-table asset: successful no-ops, both ways.
+    let glue = aws_sdk_glue::Client::new(&aws().await);
+    let _ = glue
+        .create_table()
+        .database_name("gdb")
+        .table_input(
+            aws_sdk_glue::types::TableInput::builder()
+                .name("s3only")
+                .storage_descriptor(
+                    aws_sdk_glue::types::StorageDescriptor::builder()
+                        .location("s3://bucket/path/")
+                        .build(),
+                )
+                .build()
+                .unwrap(),
+        )
+        .send()
+        .await;
+    for d in [details("env4", "asset-s3", "s3only"), {
+        let mut d = details("env4", "asset-x", "x");
+        d.asset_details.asset_type = "S3ObjectCollectionAssetType".into();
+        d
+    }] {
+        let g = steps::grant(&c, &d).await.unwrap();
+        assert!(
+            !g.producer.provisioned && !g.consumer.provisioned,
+            "{:?}",
+            g.producer.skipped_reason
+        );
+        let r = steps::revoke(&c, &d).await.unwrap();
+        assert!(!r.producer.provisioned);
+    }
+}
+
+#[tokio::test]
+async fn mariadb_grant_and_revoke() {
+    let my = mysql().await;
+    my.execute("DROP DATABASE IF EXISTS prov5; CREATE DATABASE prov5; CREATE TABLE prov5.items (id INT); INSERT INTO prov5.items VALUES (1), (2), (3); CREATE TABLE prov5.hidden (id INT);
+                DROP USER IF EXISTS 'dz_env5'@'%';")
+        .await
+        .unwrap();
+    let c = ctx().await;
+    let server = format!(
+        "mysql://{}",
+        mysql_url()
+            .split_once('@')
+            .unwrap()
+            .1
+            .rsplit_once('/')
+            .unwrap()
+            .0
+    );
+    let _ = c
+        .dynamodb()
+        .delete_item()
+        .table_name("prov_users")
+        .key("server", aws_sdk_dynamodb::types::AttributeValue::S(server))
+        .key(
+            "environment_id",
+            aws_sdk_dynamodb::types::AttributeValue::S("env5".into()),
+        )
+        .send()
+        .await;
+    let hostport = mysql_url()
+        .split_once('@')
+        .unwrap()
+        .1
+        .rsplit_once('/')
+        .unwrap()
+        .0
+        .to_owned();
+    glue_table(
+        "myconn5",
+        &format!("jdbc:mysql://{hostport}/prov5"),
+        "athena",
+        "athena",
+        PRODUCER_PROJECT,
+        "items5",
+        "prov5.items",
+    )
+    .await;
+    let d = details("env5", "asset-items", "items5");
+    let g = steps::grant(&c, &d).await.unwrap();
+    let sm = c.secrets();
+    let v: serde_json::Value = serde_json::from_str(
+        sm.get_secret_value()
+            .secret_id(&g.consumer.secret_arn)
+            .send()
+            .await
+            .unwrap()
+            .secret_string()
+            .unwrap(),
+    )
+    .unwrap();
+    let url = format!(
+        "mysql://{}:{}@{hostport}/prov5",
+        v["username"].as_str().unwrap(),
+        urlencode(v["password"].as_str().unwrap())
+    );
+    let mut conn = sqlx::MySqlConnection::connect(&url)
+        .await
+        .expect("the consumer credentials log in");
+    let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM prov5.items")
+        .fetch_one(&mut conn)
+        .await
+        .unwrap();
+    assert_eq!(n, 3);
+    let denied = sqlx::query("SELECT * FROM prov5.hidden")
+        .fetch_all(&mut conn)
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(denied.contains("denied"), "{denied}");
+    drop(conn);
+    let r = steps::revoke(&c, &d).await.unwrap();
+    assert!(r.producer.user_dropped);
+    let users: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM mysql.user WHERE User = 'dz_env5'")
+        .fetch_one(&my)
+        .await
+        .unwrap();
+    assert_eq!(users, 0);
+}
