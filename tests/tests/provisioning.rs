@@ -439,3 +439,85 @@ async fn mariadb_grant_and_revoke() {
         .unwrap();
     assert_eq!(users, 0);
 }
+
+/// The whole path: `provision grant` (the CLI), then `athena-fed query` with a connection
+/// string naming the consumer secret reads the granted table, and is refused another.
+#[tokio::test]
+async fn provision_grant_then_query_through_the_consumer_secret() {
+    let pg = pg_setup("prov7", &["granted", "other"]).await;
+    pg_forget(&pg, "env7").await;
+    glue_table(
+        "pgconn7",
+        &pg_jdbc(),
+        "athena",
+        "athena",
+        PRODUCER_PROJECT,
+        "granted7",
+        "athena_test.prov7.granted",
+    )
+    .await;
+    ctx().await;
+    let file = std::env::temp_dir().join(format!("subscription-{}.json", std::process::id()));
+    std::fs::write(
+        &file,
+        serde_json::to_vec(&details("env7", "asset-granted", "granted7")).unwrap(),
+    )
+    .unwrap();
+    let aws_env = [
+        ("AWS_ENDPOINT_URL", moto_url()),
+        ("AWS_ACCESS_KEY_ID", "testing"),
+        ("AWS_SECRET_ACCESS_KEY", "testing"),
+        ("AWS_REGION", REGION),
+        ("USERS_TABLE", "prov_users"),
+        ("SUBSCRIPTIONS_TABLE", "prov_subscriptions"),
+        ("MAPPINGS_TABLE", "prov_mappings"),
+    ];
+    let out = std::process::Command::new(workspace_binary("provision"))
+        .args(["grant", file.to_str().unwrap()])
+        .envs(aws_env)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let result: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let consumer_secret = result["Consumer"]["SecretName"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    // The consumer's role must authenticate with its password (see login()).
+    pg.execute("GRANT athena_password_auth TO dz_env7")
+        .await
+        .unwrap();
+    let hostport = postgres_url().split_once('@').unwrap().1.to_owned();
+    let catalog = format!("sub=postgres://jdbc:postgresql://{hostport}?${{{consumer_secret}}}");
+    let query = |sql: &str| {
+        std::process::Command::new(workspace_binary("athena-fed"))
+            .args(["query", "--catalog", &catalog, "--format", "csv", sql])
+            .envs(aws_env)
+            .output()
+            .unwrap()
+    };
+    let ok = query("SELECT count(*) AS n FROM sub.prov7.granted");
+    assert!(
+        ok.status.success(),
+        "{}",
+        String::from_utf8_lossy(&ok.stderr)
+    );
+    assert_eq!(String::from_utf8(ok.stdout).unwrap(), "n\n2\n");
+    let denied = query("SELECT count(*) AS n FROM sub.prov7.other");
+    assert_eq!(denied.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&denied.stderr);
+    assert!(err.contains("permission denied for table other"), "{err}");
+    let bad = std::process::Command::new(workspace_binary("provision"))
+        .args(["grant", "/nonexistent.json"])
+        .envs(aws_env)
+        .output()
+        .unwrap();
+    assert_eq!(bad.status.code(), Some(2));
+    assert!(
+        String::from_utf8_lossy(&bad.stderr).starts_with("error: cannot read /nonexistent.json")
+    );
+}
