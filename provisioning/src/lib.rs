@@ -4,8 +4,11 @@
 
 pub mod admin;
 pub mod context;
+pub mod datazone;
 pub mod glue;
+pub mod governance;
 pub mod grants;
+pub mod handler;
 pub mod password;
 pub mod secrets;
 pub mod steps;

@@ -1,0 +1,50 @@
+//! The provisioning Lambda (`provided.al2023`): the state machines' tasks. Logic is in
+//! [`athena_provisioning::handler`]; credentials come from the function's role (a refreshing
+//! provider) and consumer-account roles are assumed per invocation.
+
+use std::sync::Arc;
+
+use athena_provisioning::context::{Context, Settings};
+use athena_provisioning::datazone::AwsDataZone;
+use athena_provisioning::handler;
+use lambda_runtime::{service_fn, Diagnostic, LambdaEvent};
+use serde_json::Value;
+
+#[tokio::main]
+async fn main() -> Result<(), lambda_runtime::Error> {
+    tracing_subscriber::fmt()
+        .json()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
+        )
+        .without_time()
+        .init();
+    let aws = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
+    let dz = Arc::new(AwsDataZone {
+        client: aws_sdk_datazone::Client::new(&aws),
+    });
+    let blueprints: Arc<Vec<String>> = Arc::new(
+        std::env::var("ALLOWED_BLUEPRINTS")
+            .unwrap_or_else(|_| "DefaultDataLake".into())
+            .split(',')
+            .map(|s| s.trim().to_owned())
+            .filter(|s| !s.is_empty())
+            .collect(),
+    );
+    lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| {
+        let (dz, blueprints, aws) = (dz.clone(), blueprints.clone(), aws.clone());
+        async move {
+            let ctx = Context {
+                settings: Settings::from_env(),
+                producer: aws,
+            };
+            handler::handle(&ctx, dz.as_ref(), &blueprints, event.payload)
+                .await
+                .map_err(|e| Diagnostic {
+                    error_type: e.name().into(),
+                    error_message: e.to_string(),
+                })
+        }
+    }))
+    .await
+}
