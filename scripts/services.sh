@@ -2,7 +2,7 @@
 # Makes sure what the tests need is installed and running, and reuses whatever already is:
 #   PostgreSQL on 127.0.0.1:5432 and MariaDB on 127.0.0.1:3306, each with a test user
 #   athena/athena owning database athena_test, and a Python venv (.venv) with moto[server]
-#   (the AWS API stand-in the tests start on a free port of their own), and a venv
+#   (the AWS API stand-in the tests start on a free port of their own) and sqlglot, and a venv
 #   (.venv-lambda) with cargo-lambda, whose local Lambda Runtime API runs the built Lambda.
 # Debian, as root. Idempotent: a second run only checks.
 set -euo pipefail
@@ -76,6 +76,10 @@ if [ ! -x .venv/bin/moto_server ]; then
   log "installing moto[server] into .venv"
   python3 -m venv .venv
   .venv/bin/pip install -q --disable-pip-version-check 'moto[server]'
+fi
+if ! .venv/bin/python -c "import sqlglot" 2>/dev/null; then
+  log "installing sqlglot into .venv (checks generated SQL Server and Oracle statements)"
+  .venv/bin/pip install -q --disable-pip-version-check sqlglot
 fi
 log "moto server available at .venv/bin/moto_server"
 

@@ -240,6 +240,9 @@ impl DataZone for AwsDataZone {
     }
 }
 
+/// A status report: grant id, asset id, status, failure cause.
+pub type ReportedStatus = (String, String, GrantStatus, Option<String>);
+
 /// A labelled in-memory stand-in for DataZone (it is not served locally): tests load it
 /// with listings, projects and paged environments and read back the statuses reported.
 #[derive(Default)]
@@ -250,7 +253,7 @@ pub struct InMemoryDataZone {
     pub environment_pages: HashMap<String, Vec<Vec<EnvironmentInfo>>>,
     /// Per environment, its blueprint's name.
     pub blueprints: HashMap<String, String>,
-    pub statuses: Mutex<Vec<(String, String, GrantStatus, Option<String>)>>,
+    pub statuses: Mutex<Vec<ReportedStatus>>,
 }
 
 #[async_trait]

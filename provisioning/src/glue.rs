@@ -24,7 +24,7 @@ pub struct JdbcTable {
 }
 
 pub enum Resolution {
-    Jdbc(JdbcTable),
+    Jdbc(Box<JdbcTable>),
     /// Not a JDBC-backed Glue table: grant and revoke are successful no-ops.
     NotJdbc(String),
 }
@@ -174,11 +174,11 @@ pub async fn resolve(ctx: &Context, d: &SubscriptionDetails) -> Result<Resolutio
     if url.engine == Engine::Sqlite {
         return Ok(Resolution::NotJdbc("SQLite is not a server".into()));
     }
-    Ok(Resolution::Jdbc(JdbcTable {
+    Ok(Resolution::Jdbc(Box::new(JdbcTable {
         connection_arn,
         url,
         admin_secret,
         target,
         server,
-    }))
+    })))
 }

@@ -34,6 +34,40 @@ fn out<T: serde::Serialize>(v: &T) -> Value {
     serde_json::to_value(v).expect("serializable")
 }
 
+/// A deleted environment: a revoke for every asset recorded as granted to it.
+async fn environment_revokes(
+    ctx: &Context,
+    event: &Value,
+) -> Result<Vec<WorkflowInput>, StepError> {
+    let env = event
+        .pointer("/detail/data/environmentId")
+        .and_then(Value::as_str)
+        .ok_or_else(|| {
+            StepError::Input(
+                "Environment Deletion Started: missing detail.data.environmentId".into(),
+            )
+        })?;
+    let tracking = crate::tracking::Tracking {
+        db: ctx.dynamodb(),
+        settings: &ctx.settings,
+    };
+    let rows = tracking
+        .query(&ctx.settings.subscriptions_table, "environment_id", env)
+        .await?;
+    rows.iter()
+        .filter_map(|r| r.get("subscription_details"))
+        .map(|d| {
+            let details = serde_json::from_str(d)
+                .map_err(|e| StepError::Input(format!("recorded subscription details: {e}")))?;
+            Ok(WorkflowInput {
+                action: Action::Revoke,
+                grant_id: None,
+                subscription_details: details,
+            })
+        })
+        .collect()
+}
+
 pub async fn handle(
     ctx: &Context,
     dz: &dyn DataZone,
@@ -49,9 +83,15 @@ pub async fn handle(
             let e = event
                 .get("Event")
                 .ok_or_else(|| StepError::Input("missing Event".into()))?;
-            let inputs = fan_out(dz, e, allowed_blueprints)
-                .await
-                .map_err(|e| StepError::Aws(e.to_string()))?;
+            let inputs = if e.get("detail-type").and_then(Value::as_str)
+                == Some("Environment Deletion Started")
+            {
+                environment_revokes(ctx, e).await?
+            } else {
+                fan_out(dz, e, allowed_blueprints)
+                    .await
+                    .map_err(|e| StepError::Aws(e.to_string()))?
+            };
             let inputs: Vec<Value> = inputs
                 .iter()
                 .map(|i| {

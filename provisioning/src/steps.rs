@@ -81,7 +81,7 @@ async fn admin(ctx: &Context, t: &JdbcTable) -> Result<Admin, StepError> {
     Admin::connect(&t.url, &t.target.database, &creds).await
 }
 
-fn tags<'a>(d: &'a SubscriptionDetails) -> [(&'static str, &'a str); 3] {
+fn tags(d: &SubscriptionDetails) -> [(&'static str, &str); 3] {
     [
         ("AmazonDataZoneDomain", d.domain_id.as_str()),
         (
@@ -248,6 +248,7 @@ pub async fn consumer_grant(
         db: ctx.dynamodb(),
         settings: &ctx.settings,
     };
+    let details_json = serde_json::to_string(d).expect("serializable");
     tracking
         .upsert(
             &ctx.settings.mappings_table,
@@ -279,6 +280,8 @@ pub async fn consumer_grant(
                 ("producer_secret_arn", &p.secret_arn),
                 ("consumer_secret_arn", &arn),
                 ("consumer_secret_name", &name),
+                // What an environment deletion revokes, without asking DataZone again.
+                ("subscription_details", &details_json),
             ],
         )
         .await?;
@@ -429,6 +432,64 @@ pub async fn consumer_revoke(
         secret_deleted: true,
         secret_arn: arn,
     })
+}
+
+/// Rotation: a fresh password in the producer secret, then in the database, then in the
+/// consumer copy (each step idempotent, so a retry after any failure converges).
+pub async fn rotate(ctx: &Context, d: &SubscriptionDetails) -> Result<ConsumerGrant, StepError> {
+    let t = match resolve(ctx, d).await? {
+        Resolution::Jdbc(t) => t,
+        Resolution::NotJdbc(_) => {
+            return Ok(ConsumerGrant {
+                provisioned: false,
+                secret_arn: String::new(),
+                secret_name: String::new(),
+            })
+        }
+    };
+    let env = &d.consumer_project_details.environment_id;
+    let tracking = Tracking {
+        db: ctx.dynamodb(),
+        settings: &ctx.settings,
+    };
+    let Some(record) = tracking.user(&t.server, env).await? else {
+        return Err(StepError::Input(format!(
+            "nothing is granted to environment {env} on {}",
+            t.server
+        )));
+    };
+    let sm = ctx.secrets();
+    let (_, current) = secrets::existing(&sm, &record.secret_name)
+        .await?
+        .ok_or_else(|| StepError::Aws(format!("secret {} is missing", record.secret_name)))?;
+    let value = SecretValue {
+        password: password::generate().map_err(|e| StepError::Aws(e.to_string()))?,
+        ..current
+    };
+    secrets::upsert(
+        &sm,
+        &record.secret_name,
+        &value,
+        ctx.settings.kms_key_id.as_deref(),
+        &tags(d),
+    )
+    .await?;
+    let sql =
+        grants::for_engine(t.url.engine).map_err(|e| StepError::Unsupported(e.to_string()))?;
+    admin(ctx, &t)
+        .await?
+        .run(&sql.set_password(&record.user_name, &value.password))
+        .await?;
+    let producer = ProducerGrant {
+        provisioned: true,
+        skipped_reason: None,
+        server: t.server.clone(),
+        user_name: record.user_name.clone(),
+        secret_arn: record.secret_arn.clone(),
+        secret_name: record.secret_name.clone(),
+        assets: record.grants.keys().cloned().collect(),
+    };
+    consumer_grant(ctx, d, &producer, None).await
 }
 
 /// Both grant steps, as `provision grant` runs them.

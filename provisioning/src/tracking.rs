@@ -332,6 +332,39 @@ impl Tracking<'_> {
         }))
     }
 
+    /// Every row of `table` whose hash key `key` is `value` (all pages).
+    pub async fn query(
+        &self,
+        table: &str,
+        key: &str,
+        value: &str,
+    ) -> Result<Vec<HashMap<String, String>>, StepError> {
+        let mut rows = Vec::new();
+        let mut start = None;
+        loop {
+            let out = self
+                .db
+                .query()
+                .table_name(table)
+                .key_condition_expression("#k = :v")
+                .expression_attribute_names("#k", key)
+                .expression_attribute_values(":v", s(value))
+                .set_exclusive_start_key(start)
+                .send()
+                .await
+                .map_err(|e| aws("Query", e))?;
+            rows.extend(out.items().iter().map(|i| {
+                i.iter()
+                    .filter_map(|(k, v)| Some((k.clone(), v.as_s().ok()?.clone())))
+                    .collect()
+            }));
+            match out.last_evaluated_key() {
+                Some(k) => start = Some(k.clone()),
+                None => return Ok(rows),
+            }
+        }
+    }
+
     pub async fn delete(&self, table: &str, key: &[(&str, &str)]) -> Result<(), StepError> {
         let mut req = self.db.delete_item().table_name(table);
         for (k, v) in key {

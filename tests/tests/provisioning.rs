@@ -23,8 +23,9 @@ async fn grant_reads_only_the_table_then_revoke_removes_everything() {
         "athena_test.prov1.orders",
     )
     .await;
+    // A second Glue connection to the same server: the environment still has one user.
     glue_table(
-        "pgconn1",
+        "pgconn1b",
         &pg_jdbc(),
         "athena",
         "athena",
@@ -519,5 +520,117 @@ async fn provision_grant_then_query_through_the_consumer_secret() {
     assert_eq!(bad.status.code(), Some(2));
     assert!(
         String::from_utf8_lossy(&bad.stderr).starts_with("error: cannot read /nonexistent.json")
+    );
+}
+
+/// Rotation: the old password stops working, the consumer copy follows, and logins work.
+#[tokio::test]
+async fn rotation_resyncs_the_consumer_copy() {
+    let pg = pg_setup("prov8", &["t"]).await;
+    pg_forget(&pg, "env8").await;
+    glue_table(
+        "pgconn8",
+        &pg_jdbc(),
+        "athena",
+        "athena",
+        PRODUCER_PROJECT,
+        "t8",
+        "athena_test.prov8.t",
+    )
+    .await;
+    let c = ctx().await;
+    let d = details("env8", "asset-t8", "t8");
+    let g = steps::grant(&c, &d).await.unwrap();
+    let secret = |arn: String| {
+        let c = c.clone();
+        async move {
+            c.secrets()
+                .get_secret_value()
+                .secret_id(arn)
+                .send()
+                .await
+                .unwrap()
+                .secret_string()
+                .unwrap()
+                .to_owned()
+        }
+    };
+    let before = secret(g.consumer.secret_arn.clone()).await;
+    login(&pg, &g.consumer.secret_arn).await.unwrap();
+    let r = steps::rotate(&c, &d).await.unwrap();
+    assert_eq!(r.secret_arn, g.consumer.secret_arn);
+    let after = secret(g.consumer.secret_arn.clone()).await;
+    assert_ne!(before, after, "the consumer copy has the new password");
+    assert_eq!(
+        after,
+        secret(g.producer.secret_arn.clone()).await,
+        "producer and consumer agree"
+    );
+    let mut conn = login(&pg, &g.consumer.secret_arn)
+        .await
+        .expect("the rotated credentials log in");
+    assert_eq!(count(&mut conn, "prov8.t").await, Ok(2));
+    let old: serde_json::Value = serde_json::from_str(&before).unwrap();
+    let hostport = postgres_url().split_once('@').unwrap().1.to_owned();
+    let options: sqlx::postgres::PgConnectOptions =
+        format!("postgres://{hostport}").parse().unwrap();
+    let stale = sqlx::PgConnection::connect_with(
+        &options
+            .username("dz_env8")
+            .password(old["password"].as_str().unwrap()),
+    )
+    .await;
+    assert!(stale.is_err(), "the old password no longer works");
+}
+
+/// Deleting an environment revokes what was granted to it, through the Lambda's FanOut.
+#[tokio::test]
+async fn environment_deletion_revokes_its_grants() {
+    let pg = pg_setup("prov9", &["t"]).await;
+    pg_forget(&pg, "env9").await;
+    glue_table(
+        "pgconn9",
+        &pg_jdbc(),
+        "athena",
+        "athena",
+        PRODUCER_PROJECT,
+        "t9",
+        "athena_test.prov9.t",
+    )
+    .await;
+    let c = ctx().await;
+    let d = details("env9", "asset-t9", "t9");
+    steps::grant(&c, &d).await.unwrap();
+    let dz = athena_provisioning::datazone::InMemoryDataZone::default();
+    let event = serde_json::json!({"Step": "FanOut", "Event": {"detail-type": "Environment Deletion Started", "detail": {"metadata": {"domain": "dzd_test"}, "data": {"environmentId": "env9"}}}});
+    let out = athena_provisioning::handler::handle(&c, &dz, &[], event)
+        .await
+        .unwrap();
+    let inputs = out["Inputs"].as_array().unwrap();
+    assert_eq!(inputs.len(), 1);
+    assert_eq!(
+        (
+            inputs[0]["Action"].as_str(),
+            inputs[0]["ExecutionName"].as_str()
+        ),
+        (Some("Revoke"), Some("Revoke-env9-asset-t9-1"))
+    );
+    let r = athena_provisioning::handler::handle(
+        &c,
+        &dz,
+        &[],
+        serde_json::json!({"Step": "ProducerRevoke", "Input": inputs[0]}),
+    )
+    .await
+    .unwrap();
+    assert_eq!(r["UserDropped"], true);
+    let bad =
+        athena_provisioning::handler::handle(&c, &dz, &[], serde_json::json!({"Step": "Nope"}))
+            .await
+            .unwrap_err()
+            .to_string();
+    assert!(
+        bad.starts_with("invalid input: unknown Step \"Nope\""),
+        "{bad}"
     );
 }

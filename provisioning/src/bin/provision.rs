@@ -26,6 +26,8 @@ enum Command {
     Grant { file: PathBuf },
     /// Revoke what the grant gave; the last asset drops the user and schedules the secrets' deletion.
     Revoke { file: PathBuf },
+    /// Set a fresh password: producer secret, database, consumer copy.
+    Rotate { file: PathBuf },
     /// Create the DynamoDB tracking tables (for a local setup; SAM creates them in AWS).
     Init,
 }
@@ -55,6 +57,10 @@ async fn main() -> ExitCode {
         },
         Command::Revoke { file } => match read(&file) {
             Ok(d) => steps::revoke(&ctx, &d).await.map(|r| serde_json::to_value(r).expect("serializable")).map_err(|e| (1, e.to_string())),
+            Err(e) => Err((2, e)),
+        },
+        Command::Rotate { file } => match read(&file) {
+            Ok(d) => steps::rotate(&ctx, &d).await.map(|r| serde_json::to_value(r).expect("serializable")).map_err(|e| (1, e.to_string())),
             Err(e) => Err((2, e)),
         },
         Command::Init => athena_provisioning::tracking::create_tables(&ctx.dynamodb(), &ctx.settings)
