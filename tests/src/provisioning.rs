@@ -34,6 +34,7 @@ pub async fn ctx() -> Context {
 
 /// A Glue database `gdb`, a JDBC connection `conn` tagged for `project`, an admin secret,
 /// and a Glue table `table` located at `location`.
+/// [`glue_table_with`] without extra connection properties.
 pub async fn glue_table(
     conn: &str,
     jdbc_url: &str,
@@ -42,6 +43,32 @@ pub async fn glue_table(
     project: &str,
     table: &str,
     location: &str,
+) {
+    glue_table_with(
+        conn,
+        jdbc_url,
+        admin_user,
+        admin_password,
+        project,
+        table,
+        location,
+        &[],
+    )
+    .await
+}
+
+/// A Glue database `gdb`, a JDBC connection `conn` (with `extra` properties) tagged for
+/// `project`, an admin secret, and a Glue table `table` located at `location`.
+#[allow(clippy::too_many_arguments)]
+pub async fn glue_table_with(
+    conn: &str,
+    jdbc_url: &str,
+    admin_user: &str,
+    admin_password: &str,
+    project: &str,
+    table: &str,
+    location: &str,
+    extra: &[(aws_sdk_glue::types::ConnectionPropertyKey, &str)],
 ) {
     let a = aws().await;
     let glue = aws_sdk_glue::Client::new(&a);
@@ -82,6 +109,7 @@ pub async fn glue_table(
             .unwrap()
             .to_owned(),
     };
+    let _ = glue.delete_connection().connection_name(conn).send().await;
     let _ = glue
         .create_connection()
         .connection_input(
@@ -93,6 +121,20 @@ pub async fn glue_table(
                     jdbc_url,
                 )
                 .connection_properties(aws_sdk_glue::types::ConnectionPropertyKey::SecretId, &arn)
+                .set_connection_properties(Some({
+                    let mut p = std::collections::HashMap::from([
+                        (
+                            aws_sdk_glue::types::ConnectionPropertyKey::JdbcConnectionUrl,
+                            jdbc_url.to_owned(),
+                        ),
+                        (
+                            aws_sdk_glue::types::ConnectionPropertyKey::SecretId,
+                            arn.clone(),
+                        ),
+                    ]);
+                    p.extend(extra.iter().map(|(k, v)| (k.clone(), (*v).to_owned())));
+                    p
+                }))
                 .build()
                 .unwrap(),
         )

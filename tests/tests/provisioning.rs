@@ -634,3 +634,93 @@ async fn environment_deletion_revokes_its_grants() {
         "{bad}"
     );
 }
+
+/// `JDBC_ENFORCE_SSL=true`: a server without TLS (this MariaDB) is refused before any change;
+/// one with TLS (this PostgreSQL) works.
+#[tokio::test]
+async fn enforced_tls_is_required() {
+    use aws_sdk_glue::types::ConnectionPropertyKey::JdbcEnforceSsl;
+    let my = mysql().await;
+    my.execute("DROP DATABASE IF EXISTS prov10; CREATE DATABASE prov10; CREATE TABLE prov10.t (id INT); DROP USER IF EXISTS 'dz_env10'@'%';").await.unwrap();
+    let hostport = mysql_url()
+        .split_once('@')
+        .unwrap()
+        .1
+        .rsplit_once('/')
+        .unwrap()
+        .0
+        .to_owned();
+    glue_table_with(
+        "myconn10",
+        &format!("jdbc:mysql://{hostport}/prov10"),
+        "athena",
+        "athena",
+        PRODUCER_PROJECT,
+        "t10",
+        "prov10.t",
+        &[(JdbcEnforceSsl, "true")],
+    )
+    .await;
+    let c = ctx().await;
+    let err = steps::producer_grant(&c, &details("env10", "asset-t10", "t10"), None)
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.to_lowercase().contains("tls") || err.to_lowercase().contains("ssl"),
+        "{err}"
+    );
+    let users: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM mysql.user WHERE User = 'dz_env10'")
+        .fetch_one(&my)
+        .await
+        .unwrap();
+    assert_eq!(users, 0, "nothing was created");
+    let pg = pg_setup("prov11", &["t"]).await;
+    pg_forget(&pg, "env11").await;
+    glue_table_with(
+        "pgconn11",
+        &pg_jdbc(),
+        "athena",
+        "athena",
+        PRODUCER_PROJECT,
+        "t11",
+        "athena_test.prov11.t",
+        &[(JdbcEnforceSsl, "true")],
+    )
+    .await;
+    steps::producer_grant(&c, &details("env11", "asset-t11", "t11"), None)
+        .await
+        .expect("PostgreSQL here has TLS");
+}
+
+/// With a consumer role configured, the consumer steps assume it (per invocation) and the
+/// consumer secret lands in the consumer account.
+#[tokio::test]
+async fn consumer_steps_assume_the_consumer_role() {
+    let pg = pg_setup("prov12", &["t"]).await;
+    pg_forget(&pg, "env12").await;
+    glue_table(
+        "pgconn12",
+        &pg_jdbc(),
+        "athena",
+        "athena",
+        PRODUCER_PROJECT,
+        "t12",
+        "athena_test.prov12.t",
+    )
+    .await;
+    let mut c = ctx().await;
+    c.settings.consumer_assume_role = Some("athena_fed_consumer_provisioning_role".into());
+    let g = steps::grant(&c, &details("env12", "asset-t12", "t12"))
+        .await
+        .unwrap();
+    assert!(
+        g.consumer
+            .secret_arn
+            .contains(":123456789012:secret:athena-fed-c-env12-"),
+        "{}",
+        g.consumer.secret_arn
+    );
+    let mut conn = login(&pg, &g.consumer.secret_arn).await.unwrap();
+    assert_eq!(count(&mut conn, "prov12.t").await, Ok(2));
+}

@@ -2,6 +2,11 @@
 //! secret (or the URL), and what counts as a rejected login (to re-fetch a rotated secret).
 
 use std::sync::Arc;
+use std::time::Duration;
+
+use sqlx::pool::{PoolConnection, PoolOptions};
+use sqlx::{Connection, Database, Pool};
+use tokio::sync::Mutex;
 
 use crate::config::{JdbcUrl, Password};
 use crate::secrets::SecretCache;
@@ -68,6 +73,60 @@ impl Connect {
                 message: e.to_string(),
             }
         }
+    }
+}
+
+/// A pool created on first use with the credentials of [`Connect`]. A rejected login drops
+/// it, fetches the secret again and retries once, so a rotated password needs no restart.
+pub struct RotatingPool<DB: Database> {
+    slot: Mutex<Option<Pool<DB>>>,
+}
+
+impl<DB: Database> Default for RotatingPool<DB> {
+    fn default() -> Self {
+        RotatingPool {
+            slot: Mutex::new(None),
+        }
+    }
+}
+
+impl<DB: Database> RotatingPool<DB> {
+    /// A connection; `options` builds the driver's options for a user and password.
+    pub async fn acquire(
+        &self,
+        connect: &Connect,
+        options: impl Fn(&str, Option<&Password>) -> <DB::Connection as Connection>::Options,
+    ) -> Result<PoolConnection<DB>, SourceError> {
+        for attempt in 0..2 {
+            let (user, password) = connect.credentials().await?;
+            let pool = {
+                let mut slot = self.slot.lock().await;
+                match slot.as_ref() {
+                    Some(p) => p.clone(),
+                    None => {
+                        let p = PoolOptions::<DB>::new()
+                            .max_connections(8)
+                            .min_connections(0)
+                            .acquire_timeout(Duration::from_secs(30))
+                            .idle_timeout(Duration::from_secs(300))
+                            .connect_lazy_with(options(&user, password.as_ref()));
+                        *slot = Some(p.clone());
+                        p
+                    }
+                }
+            };
+            match pool.acquire().await {
+                Ok(c) => return Ok(c),
+                Err(e) if attempt == 0 && is_auth_error(&e) => {
+                    tracing::warn!(target = %connect.target(), "login rejected; fetching the secret again");
+                    connect.invalidate();
+                    self.slot.lock().await.take();
+                    pool.close().await;
+                }
+                Err(e) => return Err(connect.connect_error(&user, e)),
+            }
+        }
+        unreachable!("the second attempt returns")
     }
 }
 

@@ -206,6 +206,41 @@ impl ReadPlan<'_> {
     }
 }
 
+/// The columns of a passthrough query an output schema asks for, in its order.
+pub fn passthrough_columns<'a>(
+    columns: &'a IndexMap<String, Column>,
+    schema: &Schema,
+) -> Result<Vec<&'a Column>, SourceError> {
+    schema
+        .fields()
+        .iter()
+        .map(|f| {
+            columns.get(f.name()).ok_or_else(|| SourceError::NotFound {
+                kind: "column",
+                name: f.name().clone(),
+            })
+        })
+        .collect()
+}
+
+/// `SELECT <those columns> FROM (<query>) AS q` (`1` for none: a count), without the
+/// trailing `;` users often type.
+pub fn passthrough_sql(query: &str, columns: &[&Column]) -> String {
+    let select = if columns.is_empty() {
+        "1".to_owned()
+    } else {
+        columns
+            .iter()
+            .map(|c| c.select.as_str())
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    format!(
+        "SELECT {select} FROM ({}) AS q",
+        query.trim().trim_end_matches(';').trim_end()
+    )
+}
+
 /// Resolves a name Athena lower-cased against the real names: an exact match, else the one
 /// case-insensitive match; two that differ only in case are an error.
 pub fn resolve_name(

@@ -6,28 +6,25 @@
 //! decimal(20,0)) instead of overflowing as upstream; DECIMAL(p>38) and types without an
 //! Athena counterpart are selected as text.
 
-use std::time::Duration;
-
 use arrow::datatypes::{DataType, SchemaRef};
 use async_trait::async_trait;
 use chrono::{NaiveDate, NaiveDateTime};
 use futures_util::TryStreamExt;
 use indexmap::IndexMap;
-use sqlx::mysql::{MySqlConnectOptions, MySqlPool, MySqlPoolOptions, MySqlRow, MySqlSslMode};
+use sqlx::mysql::{MySqlConnectOptions, MySqlRow, MySqlSslMode};
 use sqlx::pool::PoolConnection;
 use sqlx::{AssertSqlSafe, Column as _, ConnectOptions, Row, TypeInfo};
-use tokio::sync::Mutex;
 
 use crate::config::TlsMode;
 use crate::protocol::{Constraints, Scalar, TableName};
 use crate::source::builder::{BatchBuilder, ColumnBuilder};
-use crate::source::connect::is_auth_error;
+use crate::source::connect::RotatingPool;
 use crate::sql::select::RangePredicate;
 use crate::sql::{Column, Dialect, MySql, Query, SelectBuilder};
 
 use super::{
-    resolve_name, BatchSink, Connect, ReadPlan, Source, SourceError, TableInfo, PARTITION_NAME,
-    RANGE_FROM, RANGE_TO,
+    passthrough_columns, passthrough_sql, resolve_name, BatchSink, Connect, ReadPlan, Source,
+    SourceError, TableInfo, PARTITION_NAME, RANGE_FROM, RANGE_TO,
 };
 
 /// Split property: the integer primary-key column a range split is over.
@@ -36,7 +33,7 @@ const SYSTEM_SCHEMAS: &str = "('information_schema', 'mysql', 'performance_schem
 
 pub struct MySqlSource {
     connect: Connect,
-    pool: Mutex<Option<MySqlPool>>,
+    pool: RotatingPool<sqlx::MySql>,
 }
 
 /// What `information_schema.columns` says of a column.
@@ -110,21 +107,21 @@ impl MySqlSource {
     pub fn new(connect: Connect) -> MySqlSource {
         MySqlSource {
             connect,
-            pool: Mutex::new(None),
+            pool: RotatingPool::default(),
         }
     }
 
-    async fn pool(&self) -> Result<(MySqlPool, String), SourceError> {
-        let (user, password) = self.connect.credentials().await?;
-        let mut slot = self.pool.lock().await;
-        if let Some(p) = slot.as_ref() {
-            return Ok((p.clone(), user));
-        }
+    /// The driver's options for one login.
+    fn options(
+        &self,
+        user: &str,
+        password: Option<&crate::config::Password>,
+    ) -> MySqlConnectOptions {
         let url = &self.connect.url;
         let mut options = MySqlConnectOptions::new()
             .host(&url.host)
             .port(url.port_or_default())
-            .username(&user)
+            .username(user)
             .charset("utf8mb4")
             // TIMESTAMP values as UTC instants; DATETIME keeps its wall clock.
             .timezone(Some(String::from("+00:00")))
@@ -142,31 +139,13 @@ impl MySqlSource {
         if let Some(db) = &url.database {
             options = options.database(db);
         }
-        let pool = MySqlPoolOptions::new()
-            .max_connections(8)
-            .min_connections(0)
-            .acquire_timeout(Duration::from_secs(30))
-            .idle_timeout(Duration::from_secs(300))
-            .connect_lazy_with(options);
-        *slot = Some(pool.clone());
-        Ok((pool, user))
+        options
     }
 
     async fn conn(&self) -> Result<PoolConnection<sqlx::MySql>, SourceError> {
-        for attempt in 0..2 {
-            let (pool, user) = self.pool().await?;
-            match pool.acquire().await {
-                Ok(c) => return Ok(c),
-                Err(e) if attempt == 0 && is_auth_error(&e) => {
-                    tracing::warn!(target = %self.connect.target(), "login rejected; fetching the secret again");
-                    self.connect.invalidate();
-                    self.pool.lock().await.take();
-                    pool.close().await;
-                }
-                Err(e) => return Err(self.connect.connect_error(&user, e)),
-            }
-        }
-        unreachable!("the second attempt returns")
+        self.pool
+            .acquire(&self.connect, |user, password| self.options(user, password))
+            .await
     }
 
     async fn resolve_schema(
@@ -745,26 +724,17 @@ impl Source for MySqlSource {
         sink: &mut dyn BatchSink,
     ) -> Result<(), SourceError> {
         let columns = self.query_columns(query).await?;
-        let mut select = Vec::new();
-        let mut names = Vec::new();
-        for f in schema.fields() {
-            let c = columns.get(f.name()).ok_or_else(|| SourceError::NotFound {
-                kind: "column",
-                name: f.name().clone(),
-            })?;
-            select.push(c.select.clone());
-            names.push(c.name.clone());
-        }
-        let select = if select.is_empty() {
-            "1".to_owned()
-        } else {
-            select.join(", ")
-        };
-        let sql = format!(
-            "SELECT {select} FROM ({}) AS q",
-            query.trim().trim_end_matches(';')
-        );
-        self.stream(&sql, &[], schema, &names, sink, true).await
+        let selected = passthrough_columns(&columns, &schema)?;
+        let names: Vec<String> = selected.iter().map(|c| c.name.clone()).collect();
+        self.stream(
+            &passthrough_sql(query, &selected),
+            &[],
+            schema,
+            &names,
+            sink,
+            true,
+        )
+        .await
     }
 }
 

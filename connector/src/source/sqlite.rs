@@ -21,7 +21,10 @@ use crate::protocol::{format_decimal, Constraints, Scalar, TableName};
 use crate::source::builder::{BatchBuilder, ColumnBuilder};
 use crate::sql::{Column, Dialect, Query, SelectBuilder, Sqlite};
 
-use super::{resolve_name, BatchSink, ReadPlan, Source, SourceError, TableInfo, PARTITION_NAME};
+use super::{
+    passthrough_columns, passthrough_sql, resolve_name, BatchSink, ReadPlan, Source, SourceError,
+    TableInfo, PARTITION_NAME,
+};
 
 const SCHEMA: &str = "main";
 const TIMESTAMP_FORMAT: &str = "%Y-%m-%d %H:%M:%S%.3f";
@@ -373,25 +376,15 @@ impl Source for SqliteSource {
         sink: &mut dyn BatchSink,
     ) -> Result<(), SourceError> {
         let columns = self.query_columns(query).await?;
-        let mut select = Vec::new();
-        let mut names = Vec::new();
-        for f in schema.fields() {
-            let c = columns.get(f.name()).ok_or_else(|| SourceError::NotFound {
-                kind: "column",
-                name: f.name().clone(),
-            })?;
-            select.push(c.select.clone());
-            names.push(c.name.clone());
-        }
-        let select = if select.is_empty() {
-            "1".to_owned()
-        } else {
-            select.join(", ")
-        };
-        let sql = format!(
-            "SELECT {select} FROM ({}) AS q",
-            query.trim().trim_end_matches(';')
-        );
-        self.stream(&sql, &[], schema, &names, sink).await
+        let selected = passthrough_columns(&columns, &schema)?;
+        let names: Vec<String> = selected.iter().map(|c| c.name.clone()).collect();
+        self.stream(
+            &passthrough_sql(query, &selected),
+            &[],
+            schema,
+            &names,
+            sink,
+        )
+        .await
     }
 }

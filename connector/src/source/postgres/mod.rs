@@ -4,8 +4,6 @@
 mod copy;
 mod types;
 
-use std::time::Duration;
-
 use arrow::array::RecordBatch;
 use arrow::datatypes::SchemaRef;
 use async_trait::async_trait;
@@ -13,14 +11,13 @@ use futures_util::TryStreamExt;
 use indexmap::IndexMap;
 use serde_json::Value;
 use sqlx::pool::PoolConnection;
-use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions, PgSslMode};
+use sqlx::postgres::{PgConnectOptions, PgSslMode};
 use sqlx::{AssertSqlSafe, ConnectOptions, Row};
-use tokio::sync::Mutex;
 
 use crate::config::TlsMode;
 use crate::protocol::{format_decimal, Constraints, Scalar, TableName};
 use crate::source::builder::BatchBuilder;
-use crate::source::connect::is_auth_error;
+use crate::source::connect::RotatingPool;
 use crate::sql::{Column, Dialect, Postgres, PostgresCopy, Query, SelectBuilder};
 
 pub use copy::numeric_to_i128;
@@ -28,8 +25,8 @@ use copy::CopyDecoder;
 pub use types::{map_column, Decode, PgColumn};
 
 use super::{
-    resolve_name, BatchSink, Connect, ReadPlan, Source, SourceError, TableInfo, PARTITION_NAME,
-    PARTITION_SCHEMA, RANGE_FROM, RANGE_TO,
+    passthrough_columns, passthrough_sql, resolve_name, BatchSink, Connect, ReadPlan, Source,
+    SourceError, TableInfo, PARTITION_NAME, PARTITION_SCHEMA, RANGE_FROM, RANGE_TO,
 };
 
 /// Split property: read the named relation with `FROM ONLY` (an inheritance parent's own rows).
@@ -38,7 +35,7 @@ const PAGE_BYTES: u64 = 8192;
 
 pub struct PostgresSource {
     connect: Connect,
-    pool: Mutex<Option<PgPool>>,
+    pool: RotatingPool<sqlx::Postgres>,
     default_scale: i8,
 }
 
@@ -46,22 +43,18 @@ impl PostgresSource {
     pub fn new(connect: Connect, default_scale: i8) -> PostgresSource {
         PostgresSource {
             connect,
-            pool: Mutex::new(None),
+            pool: RotatingPool::default(),
             default_scale,
         }
     }
 
-    async fn pool(&self) -> Result<(PgPool, String), SourceError> {
-        let (user, password) = self.connect.credentials().await?;
-        let mut slot = self.pool.lock().await;
-        if let Some(p) = slot.as_ref() {
-            return Ok((p.clone(), user));
-        }
+    /// The driver's options for one login.
+    fn options(&self, user: &str, password: Option<&crate::config::Password>) -> PgConnectOptions {
         let url = &self.connect.url;
         let mut options = PgConnectOptions::new_without_pgpass()
             .host(&url.host)
             .port(url.port_or_default())
-            .username(&user)
+            .username(user)
             .ssl_mode(match url.tls {
                 TlsMode::Disable => PgSslMode::Disable,
                 TlsMode::Prefer => PgSslMode::Prefer,
@@ -79,32 +72,13 @@ impl PostgresSource {
         if let Some(db) = &url.database {
             options = options.database(db);
         }
-        let pool = PgPoolOptions::new()
-            .max_connections(8)
-            .min_connections(0)
-            .acquire_timeout(Duration::from_secs(30))
-            .idle_timeout(Duration::from_secs(300))
-            .connect_lazy_with(options);
-        *slot = Some(pool.clone());
-        Ok((pool, user))
+        options
     }
 
-    /// A connection; a rejected login re-fetches the secret and retries once (rotation).
     async fn conn(&self) -> Result<PoolConnection<sqlx::Postgres>, SourceError> {
-        for attempt in 0..2 {
-            let (pool, user) = self.pool().await?;
-            match pool.acquire().await {
-                Ok(c) => return Ok(c),
-                Err(e) if attempt == 0 && is_auth_error(&e) => {
-                    tracing::warn!(target = %self.connect.target(), "login rejected; fetching the secret again");
-                    self.connect.invalidate();
-                    self.pool.lock().await.take();
-                    pool.close().await;
-                }
-                Err(e) => return Err(self.connect.connect_error(&user, e)),
-            }
-        }
-        unreachable!("the second attempt returns")
+        self.pool
+            .acquire(&self.connect, |user, password| self.options(user, password))
+            .await
     }
 
     async fn resolve_schema(
@@ -664,25 +638,10 @@ impl Source for PostgresSource {
         sink: &mut dyn BatchSink,
     ) -> Result<(), SourceError> {
         let columns = self.query_columns(query).await?;
-        let mut selected = Vec::new();
-        for f in schema.fields() {
-            selected.push(columns.get(f.name()).ok_or_else(|| SourceError::NotFound {
-                kind: "column",
-                name: f.name().clone(),
-            })?);
-        }
-        let select = if selected.is_empty() {
-            "1".to_owned()
-        } else {
-            selected
-                .iter()
-                .map(|c| c.select.clone())
-                .collect::<Vec<_>>()
-                .join(", ")
-        };
+        let selected = passthrough_columns(&columns, &schema)?;
         let sql = format!(
-            "COPY (SELECT {select} FROM ({}) AS q) TO STDOUT (FORMAT binary)",
-            trim_query(query)
+            "COPY ({}) TO STDOUT (FORMAT binary)",
+            passthrough_sql(query, &selected)
         );
         self.copy(&sql, &[], schema, &selected, sink).await
     }
