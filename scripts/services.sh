@@ -90,3 +90,11 @@ if [ ! -x .venv-lambda/bin/cargo-lambda ]; then
   .venv-lambda/bin/pip install -q --disable-pip-version-check cargo-lambda
 fi
 log "cargo-lambda available at .venv-lambda/bin/cargo-lambda"
+
+# --- SAM CLI and cfn-lint (template checks, offline) --------------------------------------
+if [ ! -x .venv-sam/bin/sam ] || [ ! -x .venv-sam/bin/cfn-lint ]; then
+  log "installing aws-sam-cli and cfn-lint into .venv-sam"
+  python3 -m venv .venv-sam
+  .venv-sam/bin/pip install -q --disable-pip-version-check aws-sam-cli cfn-lint
+fi
+log "sam and cfn-lint available in .venv-sam/bin"

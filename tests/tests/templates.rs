@@ -1,0 +1,90 @@
+//! The deployment templates (`sam/*.yaml`) pass `cfn-lint` and `sam validate --lint`
+//! (both offline), and set what the code reads.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+fn sam_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../sam")
+}
+
+fn tool(name: &str) -> PathBuf {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../.venv-sam/bin")
+        .join(name);
+    assert!(
+        path.is_file(),
+        "{} is missing: run scripts/services.sh",
+        path.display()
+    );
+    path
+}
+
+fn templates() -> Vec<PathBuf> {
+    let mut t: Vec<PathBuf> = std::fs::read_dir(sam_dir())
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "yaml"))
+        .collect();
+    t.sort();
+    assert!(!t.is_empty());
+    t
+}
+
+#[test]
+fn every_template_passes_cfn_lint_and_sam_validate() {
+    for t in templates() {
+        let lint = Command::new(tool("cfn-lint")).arg(&t).output().unwrap();
+        assert!(
+            lint.status.success(),
+            "cfn-lint {}:\n{}{}",
+            t.display(),
+            String::from_utf8_lossy(&lint.stdout),
+            String::from_utf8_lossy(&lint.stderr)
+        );
+        let validate = Command::new(tool("sam"))
+            .args(["validate", "--lint", "-t"])
+            .arg(&t)
+            .current_dir(sam_dir())
+            .env("AWS_DEFAULT_REGION", "us-east-1")
+            .env("SAM_CLI_TELEMETRY", "0")
+            .output()
+            .unwrap();
+        assert!(
+            validate.status.success(),
+            "sam validate {}:\n{}{}",
+            t.display(),
+            String::from_utf8_lossy(&validate.stdout),
+            String::from_utf8_lossy(&validate.stderr)
+        );
+    }
+}
+
+/// The connector template sets the variables a deployment needs, under the names the
+/// connector reads (`connector/src/config`).
+#[test]
+fn the_connector_template_sets_what_the_connector_reads() {
+    let text = std::fs::read_to_string(sam_dir().join("connector.yaml")).unwrap();
+    for var in [
+        "default:",
+        "spill_bucket:",
+        "spill_prefix:",
+        "disable_spill_encryption:",
+        "kms_key_id:",
+    ] {
+        assert!(
+            text.contains(&format!("          {var}")),
+            "connector.yaml does not set {var}"
+        );
+        let name = var.trim_end_matches(':');
+        let config = std::fs::read_to_string(
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("../connector/src/config/mod.rs"),
+        )
+        .unwrap();
+        assert!(
+            config.contains(&format!("\"{name}\"")),
+            "the connector does not read {name}"
+        );
+    }
+    assert!(text.contains("Handler: bootstrap") && text.contains("Runtime: provided.al2023"));
+}
