@@ -98,3 +98,10 @@ if [ ! -x .venv-sam/bin/sam ] || [ ! -x .venv-sam/bin/cfn-lint ]; then
   .venv-sam/bin/pip install -q --disable-pip-version-check aws-sam-cli cfn-lint
 fi
 log "sam and cfn-lint available in .venv-sam/bin"
+
+# --- asl-validator (state machine definitions) -------------------------------------------
+if [ ! -x .node/node_modules/.bin/asl-validator ]; then
+  log "installing asl-validator into .node"
+  npm install --prefix .node --no-audit --no-fund --silent asl-validator >/dev/null
+fi
+log "asl-validator available at .node/node_modules/.bin/asl-validator"

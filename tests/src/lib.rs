@@ -254,6 +254,26 @@ pub async fn client(connector: Arc<Connector>, catalog: &str) -> Client {
     c
 }
 
+/// POSTs `body` (JSON) to `url` (plain HTTP on loopback, e.g. moto's control API).
+pub async fn http_post(url: &str, body: &str) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let rest = url.strip_prefix("http://").expect("an http:// URL");
+    let (host, path) = rest
+        .split_once('/')
+        .map(|(h, p)| (h, format!("/{p}")))
+        .unwrap_or((rest, "/".into()));
+    let mut s = tokio::net::TcpStream::connect(host).await.expect("connect");
+    let request = format!("POST {path} HTTP/1.1\r\nHost: {host}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}", body.len());
+    s.write_all(request.as_bytes()).await.expect("write");
+    let mut response = Vec::new();
+    s.read_to_end(&mut response).await.expect("read");
+    assert!(
+        response.starts_with(b"HTTP/1.1 2") || response.starts_with(b"HTTP/1.0 2"),
+        "{}",
+        String::from_utf8_lossy(&response)
+    );
+}
+
 /// A binary of the workspace, built by `cargo test --workspace`.
 pub fn workspace_binary(name: &str) -> std::path::PathBuf {
     let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
