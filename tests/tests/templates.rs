@@ -88,3 +88,60 @@ fn the_connector_template_sets_what_the_connector_reads() {
     }
     assert!(text.contains("Handler: bootstrap") && text.contains("Runtime: provided.al2023"));
 }
+
+/// Every environment variable the provisioning code reads is set by `provisioning.yaml`
+/// and every variable the template sets is read; the Lambda's code location, the state
+/// machine definitions and the substitutions they use exist.
+#[test]
+fn the_provisioning_template_matches_the_provisioning_code() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let text = std::fs::read_to_string(sam_dir().join("provisioning.yaml")).unwrap();
+    let mut code = String::new();
+    for f in [
+        "provisioning/src/context.rs",
+        "provisioning/src/bin/provisioning-lambda.rs",
+    ] {
+        code += &std::fs::read_to_string(root.join(f)).unwrap();
+    }
+    // Environment variable names are the code's UPPER_SNAKE string literals.
+    let read: std::collections::BTreeSet<String> = code
+        .split('"')
+        .skip(1)
+        .step_by(2)
+        .filter(|s| s.len() > 3 && s.chars().all(|c| c.is_ascii_uppercase() || c == '_'))
+        .map(str::to_owned)
+        .collect();
+    let env_block = text
+        .split("        Variables:\n")
+        .nth(1)
+        .expect("provisioning.yaml sets Environment.Variables");
+    let set: std::collections::BTreeSet<String> = env_block
+        .lines()
+        .take_while(|l| l.starts_with("          "))
+        .map(|l| l.trim().split(':').next().unwrap().to_owned())
+        .collect();
+    assert_eq!(read, set, "read by the code vs set by provisioning.yaml");
+    assert!(read.contains("USERS_TABLE") && read.contains("ALLOWED_BLUEPRINTS"));
+
+    assert!(text.contains("CodeUri: ../target/lambda/provisioning-lambda/"));
+    assert!(root
+        .join("provisioning/src/bin/provisioning-lambda.rs")
+        .is_file());
+    for (file, subs) in [
+        (
+            "governance.asl.json",
+            &["ProvisioningFunctionArn", "SubscriptionStateMachineArn"][..],
+        ),
+        ("subscription.asl.json", &["ProvisioningFunctionArn"][..]),
+    ] {
+        assert!(text.contains(&format!("DefinitionUri: statemachines/{file}")));
+        let asl = std::fs::read_to_string(sam_dir().join("statemachines").join(file)).unwrap();
+        for s in subs {
+            assert!(asl.contains(&format!("${{{s}}}")), "{file} uses ${{{s}}}");
+            assert!(
+                text.contains(&format!("        {s}: ")),
+                "provisioning.yaml substitutes {s}"
+            );
+        }
+    }
+}
