@@ -12,7 +12,8 @@ pub struct Settings {
     pub subscriptions_table: String,
     /// DynamoDB table mapping producer secrets to consumer copies.
     pub mappings_table: String,
-    /// KMS key for the secrets (the account's key; default: the service key).
+    /// KMS key for the secrets (key id or ARN, not an alias: consumers get per-secret grants
+    /// on it; default: the service key, which cannot be shared across accounts).
     pub kms_key_id: Option<String>,
     /// Role in the consumer account allowed to read producer secrets.
     pub consumer_role_name: String,
@@ -69,6 +70,9 @@ impl Context {
     }
     pub fn dynamodb(&self) -> aws_sdk_dynamodb::Client {
         aws_sdk_dynamodb::Client::new(&self.producer)
+    }
+    pub fn kms(&self) -> aws_sdk_kms::Client {
+        aws_sdk_kms::Client::new(&self.producer)
     }
 
     /// Secrets Manager in the consumer account: a role assumed now, for this invocation.

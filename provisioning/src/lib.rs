@@ -9,6 +9,7 @@ pub mod glue;
 pub mod governance;
 pub mod grants;
 pub mod handler;
+pub mod key_grants;
 pub mod password;
 pub mod secrets;
 pub mod steps;

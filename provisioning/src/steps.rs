@@ -11,6 +11,7 @@ use crate::admin::Admin;
 use crate::context::Context;
 use crate::glue::{resolve, JdbcTable, Resolution};
 use crate::grants::{self, user_name, TableTarget};
+use crate::key_grants;
 use crate::password;
 use crate::secrets::{self, SecretValue};
 use crate::subscription::{
@@ -202,6 +203,9 @@ pub async fn producer_grant(
         d.consumer_project_details.account_id, ctx.settings.consumer_role_name
     );
     secrets::put_policy(&sm, &secret_arn, &consumer_role).await?;
+    if let Some(key) = &ctx.settings.kms_key_id {
+        key_grants::grant_decrypt(&ctx.kms(), key, &secret_arn, &name, &consumer_role).await?;
+    }
     checkpoint(fail, "asset")?;
     let mut assets: Vec<String> = updated.grants.keys().cloned().collect();
     assets.sort();
@@ -370,6 +374,9 @@ pub async fn producer_revoke(
             ctx.settings.recovery_window_days,
         )
         .await?;
+        if let Some(key) = &ctx.settings.kms_key_id {
+            key_grants::revoke(&ctx.kms(), key, &before.secret_name).await?;
+        }
     }
     tracing::info!(server = %t.server, user = %before.user_name, asset = %d.asset_details.id, dropped = result.user_dropped, "revoked");
     Ok(result)

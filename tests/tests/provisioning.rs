@@ -724,3 +724,66 @@ async fn consumer_steps_assume_the_consumer_role() {
     let mut conn = login(&pg, &g.consumer.secret_arn).await.unwrap();
     assert_eq!(count(&mut conn, "prov12.t").await, Ok(2));
 }
+
+/// With a customer key, the consumer role gets a KMS grant to decrypt exactly its producer
+/// secret (the key policy names no consumer); a retried grant keeps one grant, and the
+/// revoke that removes the user removes the grant.
+#[tokio::test]
+async fn the_consumer_role_gets_a_decrypt_grant_for_exactly_its_secret() {
+    let pg = pg_setup("prov_kms", &["orders"]).await;
+    pg_forget(&pg, "envkms").await;
+    glue_table(
+        "pgconnkms",
+        &pg_jdbc(),
+        "athena",
+        "athena",
+        PRODUCER_PROJECT,
+        "orderskms",
+        "athena_test.prov_kms.orders",
+    )
+    .await;
+    let mut c = ctx().await;
+    let kms = c.kms();
+    let key = kms.create_key().send().await.unwrap();
+    let key_arn = key.key_metadata().unwrap().arn().unwrap().to_owned();
+    c.settings.kms_key_id = Some(key_arn.clone());
+    let orders = details("envkms", "asset-orders-kms", "orderskms");
+    let g = steps::grant(&c, &orders).await.unwrap();
+    steps::grant(&c, &orders).await.unwrap();
+
+    let described = c
+        .secrets()
+        .describe_secret()
+        .secret_id(&g.producer.secret_arn)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(described.kms_key_id(), Some(key_arn.as_str()));
+    let grants = kms.list_grants().key_id(&key_arn).send().await.unwrap();
+    let grants = grants.grants();
+    assert_eq!(grants.len(), 1, "{grants:?}");
+    let grant = &grants[0];
+    assert_eq!(
+        grant.name(),
+        Some(format!("athena-fed-{}", g.producer.secret_name).as_str())
+    );
+    assert_eq!(
+        grant.grantee_principal(),
+        Some("arn:aws:iam::123456789012:role/athena_fed_consumer_provisioning_role")
+    );
+    assert_eq!(
+        grant.operations(),
+        &[aws_sdk_kms::types::GrantOperation::Decrypt]
+    );
+    let context = grant
+        .constraints()
+        .and_then(|c| c.encryption_context_subset())
+        .unwrap();
+    assert_eq!(context.len(), 1);
+    assert_eq!(context.get("SecretARN"), Some(&g.producer.secret_arn));
+
+    let r = steps::revoke(&c, &orders).await.unwrap();
+    assert!(r.producer.user_dropped);
+    let grants = kms.list_grants().key_id(&key_arn).send().await.unwrap();
+    assert!(grants.grants().is_empty(), "{:?}", grants.grants());
+}

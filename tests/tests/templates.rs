@@ -145,3 +145,39 @@ fn the_provisioning_template_matches_the_provisioning_code() {
         }
     }
 }
+
+/// Least privilege in the provisioning templates (§9 defects 7, 9, 10): no `iam:PassRole`,
+/// nothing touching Lake Formation settings, no consumer named in the key policy, and a
+/// `"*"` resource only inside the key policy (where it means the key itself).
+#[test]
+fn the_provisioning_templates_grant_no_more_than_they_need() {
+    for name in ["provisioning.yaml", "consumer.yaml"] {
+        let text = std::fs::read_to_string(sam_dir().join(name)).unwrap();
+        assert!(!text.contains("iam:PassRole"), "{name} allows iam:PassRole");
+        assert!(
+            !text.contains("LakeFormation"),
+            "{name} touches Lake Formation"
+        );
+        let mut in_key_policy = false;
+        for line in text.lines() {
+            if line.starts_with("  ") && !line.starts_with("   ") {
+                in_key_policy = false; // the next resource
+            }
+            if line.trim_start().starts_with("KeyPolicy:") {
+                in_key_policy = true;
+            }
+            if line.contains("Resource: \"*\"") {
+                assert!(
+                    in_key_policy,
+                    "{name}: `Resource: \"*\"` outside a key policy"
+                );
+            }
+            if in_key_policy {
+                assert!(
+                    !line.contains("aws:PrincipalArn"),
+                    "{name}: the key policy names consumers"
+                );
+            }
+        }
+    }
+}
