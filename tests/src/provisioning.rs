@@ -231,11 +231,20 @@ pub async fn pg_setup(schema: &str, tables: &[&str]) -> sqlx::PgPool {
 /// Removes what an earlier run of a test left: the role and its record.
 pub async fn pg_forget(pg: &sqlx::PgPool, env: &str) {
     let user = format!("dz_{env}");
-    pg.execute(sqlx::AssertSqlSafe(format!(
+    let drop = format!(
         "DO $$ BEGIN IF EXISTS (SELECT FROM pg_roles WHERE rolname = '{user}') THEN EXECUTE 'DROP OWNED BY {user}'; EXECUTE 'DROP ROLE {user}'; END IF; END $$"
-    )))
-    .await
-    .unwrap();
+    );
+    // Tests run in parallel and also change the database's ACL (GRANT CONNECT): PostgreSQL
+    // then answers "tuple concurrently updated"; trying again is the documented remedy.
+    for attempt in 1.. {
+        match pg.execute(sqlx::AssertSqlSafe(drop.clone())).await {
+            Ok(_) => break,
+            Err(e) if attempt < 10 && e.to_string().contains("tuple concurrently updated") => {
+                tokio::time::sleep(std::time::Duration::from_millis(50 * attempt)).await
+            }
+            Err(e) => panic!("dropping {user}: {e}"),
+        }
+    }
     let c = ctx().await;
     let server = format!(
         "postgres://{}",
