@@ -33,7 +33,7 @@ pub async fn grant_decrypt(
     grantee: &str,
 ) -> Result<String, StepError> {
     let name = grant_name(secret_name);
-    if let Some(id) = find(kms, key_id, &name, Some(grantee)).await? {
+    if let Some(id) = find(kms, key_id, &name, Some(grantee)).await?.pop() {
         return Ok(id);
     }
     let out = kms
@@ -57,7 +57,9 @@ pub async fn grant_decrypt(
 pub async fn revoke(kms: &Client, key_id: &str, secret_name: &str) -> Result<u32, StepError> {
     let name = grant_name(secret_name);
     let mut revoked = 0;
-    while let Some(id) = find(kms, key_id, &name, None).await? {
+    // One listing, then the revokes: ListGrants is eventually consistent, so listing again
+    // after a revoke could show the same grant and never end.
+    for id in find(kms, key_id, &name, None).await? {
         kms.revoke_grant()
             .key_id(key_id)
             .grant_id(&id)
@@ -69,23 +71,25 @@ pub async fn revoke(kms: &Client, key_id: &str, secret_name: &str) -> Result<u32
     Ok(revoked)
 }
 
+/// The ids of the grants on `key_id` named `name` (and given to `grantee`, if named).
 async fn find(
     kms: &Client,
     key_id: &str,
     name: &str,
     grantee: Option<&str>,
-) -> Result<Option<String>, StepError> {
+) -> Result<Vec<String>, StepError> {
     let mut pages = kms
         .list_grants()
         .key_id(key_id)
         .into_paginator()
         .items()
         .send();
+    let mut ids = Vec::new();
     while let Some(g) = pages.next().await {
         let g = g.map_err(|e| aws("ListGrants", e))?;
         if g.name() == Some(name) && grantee.is_none_or(|p| g.grantee_principal() == Some(p)) {
-            return Ok(g.grant_id().map(str::to_owned));
+            ids.extend(g.grant_id().map(str::to_owned));
         }
     }
-    Ok(None)
+    Ok(ids)
 }
