@@ -1,7 +1,10 @@
-//! What the steps run with: AWS clients for the producer and consumer sides (credentials
-//! obtained per invocation, never cached across them), and table and key settings.
+//! What the steps run with: AWS clients for the producer and consumer sides and for the
+//! tracking tables (cross-account credentials come from refreshing providers or are assumed
+//! per invocation, never once at start-up), and table and key settings.
 
+use aws_config::sts::AssumeRoleProvider;
 use aws_config::SdkConfig;
+use aws_sdk_dynamodb::config::SharedCredentialsProvider;
 
 /// Settings, from the environment of the Lambda or the CLI.
 #[derive(Debug, Clone)]
@@ -21,6 +24,9 @@ pub struct Settings {
     pub recovery_window_days: i64,
     /// Role to assume in the consumer account; `None`: the same credentials (one account).
     pub consumer_assume_role: Option<String>,
+    /// Role in the governance account that writes the tracking tables; `None`: the tables
+    /// are in this account (the governance Lambda, or everything in one account).
+    pub tracking_role_arn: Option<String>,
 }
 
 impl Settings {
@@ -49,27 +55,56 @@ impl Settings {
             consumer_assume_role: std::env::var("CONSUMER_ASSUME_ROLE_NAME")
                 .ok()
                 .filter(|v| !v.is_empty()),
+            tracking_role_arn: std::env::var("TRACKING_ROLE_ARN")
+                .ok()
+                .filter(|v| !v.is_empty()),
         }
     }
 }
 
-/// The clients one invocation uses.
+/// The clients the steps use.
 #[derive(Clone)]
 pub struct Context {
     pub settings: Settings,
-    /// The producer account (Glue, database admin secrets, producer secrets) and tracking.
+    /// The producer account (Glue, database admin secrets, producer secrets, KMS).
     pub producer: SdkConfig,
+    /// The tracking tables' account: `producer`, or the governance account through
+    /// `tracking_role_arn` (assumed lazily, re-assumed before the credentials expire).
+    pub tracking: SdkConfig,
 }
 
 impl Context {
+    pub async fn new(settings: Settings, producer: SdkConfig) -> Context {
+        let tracking = match &settings.tracking_role_arn {
+            None => producer.clone(),
+            Some(arn) => {
+                let provider = AssumeRoleProvider::builder(arn)
+                    .session_name("athena-fed-tracking")
+                    .configure(&producer)
+                    .build()
+                    .await;
+                producer
+                    .to_builder()
+                    .credentials_provider(SharedCredentialsProvider::new(provider))
+                    .build()
+            }
+        };
+        Context {
+            settings,
+            producer,
+            tracking,
+        }
+    }
+
     pub fn glue(&self) -> aws_sdk_glue::Client {
         aws_sdk_glue::Client::new(&self.producer)
     }
     pub fn secrets(&self) -> aws_sdk_secretsmanager::Client {
         aws_sdk_secretsmanager::Client::new(&self.producer)
     }
+    /// The tracking tables (in the governance account when `tracking_role_arn` is set).
     pub fn dynamodb(&self) -> aws_sdk_dynamodb::Client {
-        aws_sdk_dynamodb::Client::new(&self.producer)
+        aws_sdk_dynamodb::Client::new(&self.tracking)
     }
     pub fn kms(&self) -> aws_sdk_kms::Client {
         aws_sdk_kms::Client::new(&self.producer)

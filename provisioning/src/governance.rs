@@ -25,8 +25,11 @@ pub struct WorkflowInput {
 }
 
 impl WorkflowInput {
-    /// A deterministic execution name: a redelivered event starts no second execution.
-    pub fn execution_name(&self) -> String {
+    /// A deterministic execution name: a redelivered event starts no second execution, and
+    /// a later event about the same asset (a new subscription after a revoke) gets its own.
+    /// `event_id` is the EventBridge event's `id` (absent for hand-made events).
+    pub fn execution_name(&self, event_id: Option<&str>) -> String {
+        use sha2::Digest;
         let d = &self.subscription_details;
         let raw = format!(
             "{:?}-{}-{}-{}",
@@ -35,7 +38,8 @@ impl WorkflowInput {
             d.asset_details.id,
             d.listing_details.revision
         );
-        raw.chars()
+        let base: String = raw
+            .chars()
             .map(|c| {
                 if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
                     c
@@ -43,8 +47,111 @@ impl WorkflowInput {
                     '_'
                 }
             })
-            .take(80)
-            .collect()
+            .collect();
+        match event_id {
+            None => base.chars().take(80).collect(),
+            Some(id) => {
+                let hash = sha2::Sha256::digest(id.as_bytes());
+                let hex: String = hash[..8].iter().map(|b| format!("{b:02x}")).collect();
+                // Names are at most 80 characters: the event's part always fits.
+                format!("{}-{hex}", base.chars().take(80 - 17).collect::<String>())
+            }
+        }
+    }
+}
+
+/// Which producer accounts and blueprints this deployment serves, and where each producer
+/// account's subscription workflow runs (the governance Lambda's settings).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Routing {
+    /// Environment blueprints whose subscriptions are provisioned.
+    pub allowed_blueprints: Vec<String>,
+    /// Producer accounts provisioned for; empty: any.
+    pub producer_accounts: Vec<String>,
+    /// Role in each producer account that the governance state machine assumes to start
+    /// the subscription workflow there.
+    pub workflow_role_name: String,
+    /// Name of the subscription state machine in each producer account.
+    pub state_machine_name: String,
+}
+
+/// Where one workflow input runs.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct Target {
+    pub state_machine_arn: String,
+    pub role_arn: String,
+}
+
+fn list(v: &str) -> Vec<String> {
+    v.split(',')
+        .map(|s| s.trim().to_owned())
+        .filter(|s| !s.is_empty())
+        .collect()
+}
+
+impl Routing {
+    pub fn from_env() -> Routing {
+        let var = |k: &str, d: &str| {
+            std::env::var(k)
+                .ok()
+                .filter(|v| !v.trim().is_empty())
+                .unwrap_or_else(|| d.to_owned())
+        };
+        Routing {
+            allowed_blueprints: list(&var("ALLOWED_BLUEPRINTS", "DefaultDataLake")),
+            producer_accounts: list(&var("PRODUCER_ACCOUNT_IDS", "")),
+            workflow_role_name: var(
+                "PRODUCER_WORKFLOW_ROLE_NAME",
+                "athena-fed-governance-access",
+            ),
+            state_machine_name: var("SUBSCRIPTION_STATE_MACHINE_NAME", "athena-fed-subscription"),
+        }
+    }
+
+    /// The producer account's workflow for `input`: `Ok(None)` for an asset without a Glue
+    /// table (nothing of ours to provision), `Err` naming why an account is not served.
+    pub fn target(&self, input: &WorkflowInput) -> Result<Option<Target>, String> {
+        let Some(t) = &input.subscription_details.asset_details.glue_table_details else {
+            return Ok(None);
+        };
+        // Both come from the listing's Glue table form: checked before they become ARNs.
+        let account_ok =
+            t.account_id.len() == 12 && t.account_id.bytes().all(|b| b.is_ascii_digit());
+        if !account_ok {
+            return Err(format!(
+                "the Glue table form names account \"{}\", not a 12-digit AWS account id",
+                t.account_id
+            ));
+        }
+        let region_ok = !t.region.is_empty()
+            && t.region.len() <= 32
+            && t.region
+                .bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
+        if !region_ok {
+            return Err(format!(
+                "the Glue table form names region \"{}\", not an AWS region",
+                t.region
+            ));
+        }
+        if !self.producer_accounts.is_empty() && !self.producer_accounts.contains(&t.account_id) {
+            return Err(format!(
+                "producer account {} is not served by this deployment (PRODUCER_ACCOUNT_IDS: {})",
+                t.account_id,
+                self.producer_accounts.join(", ")
+            ));
+        }
+        Ok(Some(Target {
+            state_machine_arn: format!(
+                "arn:aws:states:{}:{}:stateMachine:{}",
+                t.region, t.account_id, self.state_machine_name
+            ),
+            role_arn: format!(
+                "arn:aws:iam::{}:role/{}",
+                t.account_id, self.workflow_role_name
+            ),
+        }))
     }
 }
 

@@ -1,16 +1,23 @@
 //! The provisioning Lambda: one function, dispatching on the task the state machine names.
 //! Input and output are the JSON the state machines pass (`sam/statemachines/*.asl.json`).
 //!
-//! `{"Step": "FanOut", "Event": <EventBridge event>}` → `{"Inputs": [WorkflowInput…]}`
+//! The governance account's function runs `FanOut` and `ReportStatus`; each producer
+//! account's runs the producer and consumer steps.
+//!
+//! `{"Step": "FanOut", "Event": <EventBridge event>}` → `{"Inputs": [WorkflowInput…]}`, each
+//!   with its `ExecutionName` and either its `Target` (the producer account's state machine
+//!   and the role to start it with), or `Refused` (why that account is not served), or
+//!   neither (an asset without a Glue table: nothing to provision)
 //! `{"Step": "ProducerGrant" | "ProducerRevoke", "Input": WorkflowInput}` → the step's output
 //! `{"Step": "ConsumerGrant" | "ConsumerRevoke", "Input": WorkflowInput, "Producer": <output>}`
-//! `{"Step": "ReportStatus", "Input": WorkflowInput, "Succeeded": bool, "Cause": string?}`
+//! `{"Step": "ReportStatus", "Input": WorkflowInput, "Outcome": "InProgress" | "Succeeded" |
+//!   "Failed", "Cause": string?}` → `{"Reported": bool}`
 
 use serde_json::{json, Value};
 
 use crate::context::Context;
 use crate::datazone::{DataZone, GrantStatus};
-use crate::governance::{fan_out, Action, WorkflowInput};
+use crate::governance::{fan_out, Action, Routing, WorkflowInput};
 use crate::steps::{self, StepError};
 
 /// The step names the state machines use (checked against the ASL by the tests).
@@ -68,10 +75,25 @@ async fn environment_revokes(
         .collect()
 }
 
+/// The failure DataZone shows: a failed child execution's own cause where the state machine
+/// passes the whole `DescribeExecution` answer, bounded in length.
+fn failure_cause(cause: &str) -> String {
+    let inner = serde_json::from_str::<Value>(cause).ok().and_then(|v| {
+        ["Cause", "cause"]
+            .iter()
+            .find_map(|k| v.get(*k).and_then(Value::as_str).map(str::to_owned))
+    });
+    let cause = inner.as_deref().unwrap_or(cause);
+    match cause.char_indices().nth(1000) {
+        Some((i, _)) => format!("{}…", &cause[..i]),
+        None => cause.to_owned(),
+    }
+}
+
 pub async fn handle(
     ctx: &Context,
     dz: &dyn DataZone,
-    allowed_blueprints: &[String],
+    routing: &Routing,
     event: Value,
 ) -> Result<Value, StepError> {
     let step = event
@@ -88,7 +110,7 @@ pub async fn handle(
             {
                 environment_revokes(ctx, e).await?
             } else {
-                fan_out(dz, e, allowed_blueprints)
+                fan_out(dz, e, &routing.allowed_blueprints)
                     .await
                     .map_err(|e| StepError::Aws(e.to_string()))?
             };
@@ -96,7 +118,13 @@ pub async fn handle(
                 .iter()
                 .map(|i| {
                     let mut v = out(i);
-                    v["ExecutionName"] = json!(i.execution_name());
+                    v["ExecutionName"] =
+                        json!(i.execution_name(e.get("id").and_then(Value::as_str)));
+                    match routing.target(i) {
+                        Ok(Some(target)) => v["Target"] = out(&target),
+                        Ok(None) => {}
+                        Err(refused) => v["Refused"] = json!(refused),
+                    }
                     v
                 })
                 .collect();
@@ -143,19 +171,23 @@ pub async fn handle(
         }
         "ReportStatus" => {
             let i: WorkflowInput = input(&event, "Input")?;
-            let succeeded = event
-                .get("Succeeded")
-                .and_then(Value::as_bool)
-                .unwrap_or(false);
+            let outcome: String = input(&event, "Outcome")?;
             let cause = event
                 .get("Cause")
                 .and_then(Value::as_str)
-                .map(str::to_owned);
-            let status = match (i.action, succeeded) {
-                (Action::Grant, true) => GrantStatus::Granted,
-                (Action::Grant, false) => GrantStatus::GrantFailed,
-                (Action::Revoke, true) => GrantStatus::Revoked,
-                (Action::Revoke, false) => GrantStatus::RevokeFailed,
+                .map(failure_cause);
+            let status = match (i.action, outcome.as_str()) {
+                (Action::Grant, "InProgress") => GrantStatus::GrantInProgress,
+                (Action::Grant, "Succeeded") => GrantStatus::Granted,
+                (Action::Grant, "Failed") => GrantStatus::GrantFailed,
+                (Action::Revoke, "InProgress") => GrantStatus::RevokeInProgress,
+                (Action::Revoke, "Succeeded") => GrantStatus::Revoked,
+                (Action::Revoke, "Failed") => GrantStatus::RevokeFailed,
+                (_, other) => {
+                    return Err(StepError::Input(format!(
+                        "Outcome \"{other}\" (expected InProgress, Succeeded or Failed)"
+                    )))
+                }
             };
             if let Some(grant) = &i.grant_id {
                 let d = &i.subscription_details;
@@ -169,5 +201,122 @@ pub async fn handle(
             "unknown Step \"{other}\" (expected one of {})",
             STEPS.join(", ")
         ))),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::datazone::InMemoryDataZone;
+    use crate::subscription::*;
+
+    fn input(grant: Option<&str>, action: &str) -> Value {
+        let details = SubscriptionDetails {
+            domain_id: "dzd1".into(),
+            producer_project_details: ProducerProject {
+                project_id: "p".into(),
+                project_name: "P".into(),
+            },
+            consumer_project_details: ConsumerProject {
+                project_id: "c".into(),
+                project_name: "C".into(),
+                account_id: "222222222222".into(),
+                region: "eu-west-1".into(),
+                environment_id: "e1".into(),
+                environment_name: "E1".into(),
+            },
+            listing_details: Listing {
+                id: "l".into(),
+                name: "L".into(),
+                revision: "1".into(),
+            },
+            asset_details: Asset {
+                asset_type: "GlueTableAssetType".into(),
+                id: "ast1".into(),
+                revision: "1".into(),
+                glue_table_details: None,
+            },
+        };
+        json!({"Action": action, "GrantId": grant, "SubscriptionDetails": details})
+    }
+
+    #[tokio::test]
+    async fn report_status_maps_each_outcome_and_unwraps_a_child_executions_cause() {
+        let ctx = Context::new(
+            crate::context::Settings::from_env(),
+            aws_config::SdkConfig::builder().build(),
+        )
+        .await;
+        let dz = InMemoryDataZone::default();
+        let routing = Routing::from_env();
+        let report = |i: Value, outcome: &str, cause: Option<&str>| json!({"Step": "ReportStatus", "Input": i, "Outcome": outcome, "Cause": cause});
+        // What a failed `startExecution.sync:2` passes on: the child's DescribeExecution.
+        let child = json!({"ExecutionArn": "arn:x", "Status": "FAILED", "Error": "SubscriptionWorkflowFailed", "Cause": "database: permission denied"}).to_string();
+        for (i, outcome, cause) in [
+            (input(Some("g1"), "Grant"), "InProgress", None),
+            (input(Some("g1"), "Grant"), "Succeeded", None),
+            (input(Some("g1"), "Grant"), "Failed", Some(child.as_str())),
+            (input(Some("g2"), "Revoke"), "InProgress", None),
+            (input(Some("g2"), "Revoke"), "Succeeded", None),
+            (input(Some("g2"), "Revoke"), "Failed", Some("plain cause")),
+        ] {
+            let out = handle(&ctx, &dz, &routing, report(i, outcome, cause))
+                .await
+                .unwrap();
+            assert_eq!(out, json!({"Reported": true}));
+        }
+        let out = handle(
+            &ctx,
+            &dz,
+            &routing,
+            report(input(None, "Grant"), "Succeeded", None),
+        )
+        .await
+        .unwrap();
+        assert_eq!(
+            out,
+            json!({"Reported": false}),
+            "no grant id: nothing to report"
+        );
+        let statuses: Vec<(String, GrantStatus, Option<String>)> = dz
+            .statuses
+            .lock()
+            .unwrap()
+            .iter()
+            .map(|(g, _, s, c)| (g.clone(), *s, c.clone()))
+            .collect();
+        assert_eq!(
+            statuses,
+            [
+                ("g1".into(), GrantStatus::GrantInProgress, None),
+                ("g1".into(), GrantStatus::Granted, None),
+                (
+                    "g1".into(),
+                    GrantStatus::GrantFailed,
+                    Some("database: permission denied".into())
+                ),
+                ("g2".into(), GrantStatus::RevokeInProgress, None),
+                ("g2".into(), GrantStatus::Revoked, None),
+                (
+                    "g2".into(),
+                    GrantStatus::RevokeFailed,
+                    Some("plain cause".into())
+                ),
+            ]
+        );
+        let bad = handle(
+            &ctx,
+            &dz,
+            &routing,
+            report(input(Some("g1"), "Grant"), "Done", None),
+        )
+        .await
+        .unwrap_err()
+        .to_string();
+        assert_eq!(
+            bad,
+            "invalid input: Outcome \"Done\" (expected InProgress, Succeeded or Failed)"
+        );
+        assert_eq!(failure_cause(&"é".repeat(1500)).chars().count(), 1001);
     }
 }

@@ -137,4 +137,44 @@ fn definitions_are_consistent_with_the_lambda() {
         run["Catch"][0]["ErrorEquals"][0],
         "StepFunctions.ExecutionAlreadyExistsException"
     );
+    // It runs in the producer account FanOut names, with the role FanOut names.
+    let target = serde_json::to_value(athena_provisioning::governance::Target {
+        state_machine_arn: "s".into(),
+        role_arn: "r".into(),
+    })
+    .unwrap();
+    assert_eq!(
+        target,
+        serde_json::json!({"StateMachineArn": "s", "RoleArn": "r"})
+    );
+    assert_eq!(run["Credentials"]["RoleArn.$"], "$.Target.RoleArn");
+    assert_eq!(
+        run["Parameters"]["StateMachineArn.$"],
+        "$.Target.StateMachineArn"
+    );
+    // DataZone is called from the governance account only; databases and secrets from the
+    // producer account only.
+    for (file, steps) in [
+        ("governance.asl.json", &["FanOut", "ReportStatus"][..]),
+        (
+            "subscription.asl.json",
+            &[
+                "ProducerGrant",
+                "ConsumerGrant",
+                "ProducerRevoke",
+                "ConsumerRevoke",
+            ][..],
+        ),
+    ] {
+        let mut used = HashSet::new();
+        let d = definition(file);
+        check(
+            &d["States"],
+            d["StartAt"].as_str().unwrap(),
+            file,
+            &mut used,
+        );
+        let expected: HashSet<String> = steps.iter().map(|s| (*s).to_owned()).collect();
+        assert_eq!(used, expected, "{file}");
+    }
 }

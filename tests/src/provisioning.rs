@@ -18,14 +18,12 @@ pub fn settings() -> Settings {
         consumer_role_name: "athena_fed_consumer_provisioning_role".into(),
         recovery_window_days: 7,
         consumer_assume_role: None,
+        tracking_role_arn: None,
     }
 }
 
 pub async fn ctx() -> Context {
-    let ctx = Context {
-        settings: settings(),
-        producer: aws().await,
-    };
+    let ctx = Context::new(settings(), aws().await).await;
     athena_provisioning::tracking::create_tables(&ctx.dynamodb(), &ctx.settings)
         .await
         .unwrap();
@@ -228,6 +226,20 @@ pub async fn pg_setup(schema: &str, tables: &[&str]) -> sqlx::PgPool {
     pg
 }
 
+/// The test PostgreSQL server as the tracking tables key it.
+pub fn pg_server() -> String {
+    format!(
+        "postgres://{}",
+        postgres_url()
+            .split_once('@')
+            .unwrap()
+            .1
+            .rsplit_once('/')
+            .unwrap()
+            .0
+    )
+}
+
 /// Removes what an earlier run of a test left: the role and its record.
 pub async fn pg_forget(pg: &sqlx::PgPool, env: &str) {
     let user = format!("dz_{env}");
@@ -246,21 +258,14 @@ pub async fn pg_forget(pg: &sqlx::PgPool, env: &str) {
         }
     }
     let c = ctx().await;
-    let server = format!(
-        "postgres://{}",
-        postgres_url()
-            .split_once('@')
-            .unwrap()
-            .1
-            .rsplit_once('/')
-            .unwrap()
-            .0
-    );
     let _ = c
         .dynamodb()
         .delete_item()
         .table_name("prov_users")
-        .key("server", aws_sdk_dynamodb::types::AttributeValue::S(server))
+        .key(
+            "server",
+            aws_sdk_dynamodb::types::AttributeValue::S(pg_server()),
+        )
         .key(
             "environment_id",
             aws_sdk_dynamodb::types::AttributeValue::S(env.into()),

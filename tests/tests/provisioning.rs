@@ -602,8 +602,14 @@ async fn environment_deletion_revokes_its_grants() {
     let d = details("env9", "asset-t9", "t9");
     steps::grant(&c, &d).await.unwrap();
     let dz = athena_provisioning::datazone::InMemoryDataZone::default();
+    let routing = athena_provisioning::governance::Routing {
+        allowed_blueprints: vec![],
+        producer_accounts: vec!["123456789012".into()],
+        workflow_role_name: "athena-fed-governance-access".into(),
+        state_machine_name: "athena-fed-subscription".into(),
+    };
     let event = serde_json::json!({"Step": "FanOut", "Event": {"detail-type": "Environment Deletion Started", "detail": {"metadata": {"domain": "dzd_test"}, "data": {"environmentId": "env9"}}}});
-    let out = athena_provisioning::handler::handle(&c, &dz, &[], event)
+    let out = athena_provisioning::handler::handle(&c, &dz, &routing, event)
         .await
         .unwrap();
     let inputs = out["Inputs"].as_array().unwrap();
@@ -615,20 +621,32 @@ async fn environment_deletion_revokes_its_grants() {
         ),
         (Some("Revoke"), Some("Revoke-env9-asset-t9-1"))
     );
+    // Routed to the producer account's workflow, through its role.
+    assert_eq!(
+        inputs[0]["Target"],
+        serde_json::json!({
+            "StateMachineArn": format!("arn:aws:states:{REGION}:123456789012:stateMachine:athena-fed-subscription"),
+            "RoleArn": "arn:aws:iam::123456789012:role/athena-fed-governance-access"
+        })
+    );
     let r = athena_provisioning::handler::handle(
         &c,
         &dz,
-        &[],
+        &routing,
         serde_json::json!({"Step": "ProducerRevoke", "Input": inputs[0]}),
     )
     .await
     .unwrap();
     assert_eq!(r["UserDropped"], true);
-    let bad =
-        athena_provisioning::handler::handle(&c, &dz, &[], serde_json::json!({"Step": "Nope"}))
-            .await
-            .unwrap_err()
-            .to_string();
+    let bad = athena_provisioning::handler::handle(
+        &c,
+        &dz,
+        &routing,
+        serde_json::json!({"Step": "Nope"}),
+    )
+    .await
+    .unwrap_err()
+    .to_string();
     assert!(
         bad.starts_with("invalid input: unknown Step \"Nope\""),
         "{bad}"
@@ -786,4 +804,117 @@ async fn the_consumer_role_gets_a_decrypt_grant_for_exactly_its_secret() {
     assert!(r.producer.user_dropped);
     let grants = kms.list_grants().key_id(&key_arn).send().await.unwrap();
     assert!(grants.grants().is_empty(), "{:?}", grants.grants());
+}
+
+/// With `TRACKING_ROLE_ARN` (a producer account, tables in the governance account), every
+/// tracking record is written through the assumed role into the governance account, and
+/// none into the producer account.
+#[tokio::test]
+async fn tracking_goes_to_the_governance_account_through_its_role() {
+    use aws_sdk_dynamodb::types::AttributeValue;
+    let pg = pg_setup("prov13", &["t"]).await;
+    pg_forget(&pg, "env13").await;
+    glue_table(
+        "pgconn13",
+        &pg_jdbc(),
+        "athena",
+        "athena",
+        PRODUCER_PROJECT,
+        "t13",
+        "athena_test.prov13.t",
+    )
+    .await;
+    let mut settings = settings();
+    settings.users_table = "gov_users".into();
+    settings.subscriptions_table = "gov_subscriptions".into();
+    settings.mappings_table = "gov_mappings".into();
+    settings.tracking_role_arn = Some("arn:aws:iam::222222222222:role/athena-fed-tracking".into());
+    let c = athena_provisioning::context::Context::new(settings, aws().await).await;
+    athena_provisioning::tracking::create_tables(&c.dynamodb(), &c.settings)
+        .await
+        .unwrap();
+    let governance = c.dynamodb();
+    let producer = aws_sdk_dynamodb::Client::new(&aws().await);
+    let _ = governance
+        .delete_item()
+        .table_name("gov_users")
+        .key("server", AttributeValue::S(pg_server()))
+        .key("environment_id", AttributeValue::S("env13".into()))
+        .send()
+        .await;
+
+    let g = steps::grant(&c, &details("env13", "asset-t13", "t13"))
+        .await
+        .unwrap();
+    let mut conn = login(&pg, &g.consumer.secret_arn).await.unwrap();
+    assert_eq!(count(&mut conn, "prov13.t").await, Ok(2));
+    let subscriptions = governance
+        .query()
+        .table_name("gov_subscriptions")
+        .key_condition_expression("environment_id = :e")
+        .expression_attribute_values(":e", AttributeValue::S("env13".into()))
+        .send()
+        .await
+        .unwrap();
+    let assets: Vec<&str> = subscriptions
+        .items()
+        .iter()
+        .filter_map(|i| i.get("asset_id")?.as_s().ok().map(String::as_str))
+        .collect();
+    assert_eq!(assets, ["asset-t13"]);
+    let user = governance
+        .get_item()
+        .table_name("gov_users")
+        .key("server", AttributeValue::S(pg_server()))
+        .key("environment_id", AttributeValue::S("env13".into()))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        user.item()
+            .and_then(|i| i.get("user_name"))
+            .and_then(|v| v.as_s().ok()),
+        Some(&"dz_env13".to_owned())
+    );
+    let mapping = governance
+        .get_item()
+        .table_name("gov_mappings")
+        .key(
+            "producer_secret_arn",
+            AttributeValue::S(g.producer.secret_arn.clone()),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert!(mapping.item().is_some());
+    // Nothing in the producer account: its tables do not even exist.
+    for table in ["gov_users", "gov_subscriptions", "gov_mappings"] {
+        let e = producer
+            .describe_table()
+            .table_name(table)
+            .send()
+            .await
+            .unwrap_err();
+        assert!(
+            e.as_service_error()
+                .is_some_and(|e| e.is_resource_not_found_exception()),
+            "{table} in the producer account: {e:?}"
+        );
+    }
+
+    steps::revoke(&c, &details("env13", "asset-t13", "t13"))
+        .await
+        .unwrap();
+    let user = governance
+        .get_item()
+        .table_name("gov_users")
+        .key("server", AttributeValue::S(pg_server()))
+        .key("environment_id", AttributeValue::S("env13".into()))
+        .send()
+        .await
+        .unwrap();
+    assert!(
+        user.item().is_none(),
+        "the last revoke removes the user record"
+    );
 }

@@ -73,8 +73,14 @@ fn stub(states: &mut Value, recorded: &Value, failing: &[&str]) {
             stubbed["Branches"] = json!([{"StartAt": "F", "States": {"F": {"Type": "Fail", "Error": "DatabaseError", "Cause": "injected: connection refused"}}}]);
             stubbed["Catch"] = s["Catch"].clone();
         } else {
-            // What the task's ResultSelector would make of the Lambda's {"Payload": …}.
-            let invoke = json!({"Payload": recorded.get(&step).cloned().unwrap_or(json!({}))});
+            // What the task's ResultSelector would make of the Lambda's {"Payload": …} (or
+            // of the started execution's description).
+            let answer = recorded.get(&step).cloned().unwrap_or(json!({}));
+            let invoke = if step == "StartExecution" {
+                answer
+            } else {
+                json!({ "Payload": answer })
+            };
             let mut result = serde_json::Map::new();
             for (k, path) in s["ResultSelector"].as_object().into_iter().flatten() {
                 let mut v = &invoke;
@@ -163,6 +169,20 @@ fn workflow_input(action: &str) -> Value {
     json!({"Action": action, "GrantId": "grant1", "SubscriptionDetails": {"DomainId": "d"}})
 }
 
+/// A FanOut input routed to a producer account's workflow.
+fn routed(action: &str) -> Value {
+    let mut i = workflow_input(action);
+    i["ExecutionName"] = json!(format!("{action}-e1-a1-1"));
+    i["Target"] = json!({"StateMachineArn": "arn:aws:states:us-east-1:111111111111:stateMachine:athena-fed-subscription", "RoleArn": "arn:aws:iam::111111111111:role/athena-fed-governance-access"});
+    i
+}
+
+fn recorded_with(fan_out: Vec<Value>) -> Value {
+    let mut r = recorded();
+    r["FanOut"] = json!({ "Inputs": fan_out });
+    r
+}
+
 fn recorded() -> Value {
     json!({
         "ProducerGrant": {"Provisioned": true, "Server": "postgres://db:5432", "UserName": "dz_e1", "SecretArn": "arn:p", "SecretName": "p", "Assets": ["a1"]},
@@ -170,8 +190,13 @@ fn recorded() -> Value {
         "ProducerRevoke": {"Provisioned": true, "UserDropped": true, "SecretArn": "arn:p"},
         "ConsumerRevoke": {"Provisioned": true, "SecretDeleted": true},
         "ReportStatus": {"Reported": true},
-        "FanOut": {"Inputs": [workflow_input("Grant"), workflow_input("Revoke")]},
+        "StartExecution": {"Status": "SUCCEEDED"},
+        "FanOut": {"Inputs": [routed("Grant"), routed("Revoke")]},
     })
+}
+
+fn count(entered: &[String], state: &str) -> usize {
+    entered.iter().filter(|s| *s == state).count()
 }
 
 #[tokio::test]
@@ -182,19 +207,17 @@ async fn the_subscription_workflow_succeeds_and_undoes_a_failed_consumer_grant()
     assert_eq!(status, "SUCCEEDED");
     assert_eq!(
         entered,
-        [
-            "WhichAction",
-            "ProducerGrant",
-            "ConsumerGrant",
-            "ReportSuccess",
-            "Done"
-        ]
+        ["WhichAction", "ProducerGrant", "ConsumerGrant", "Done"]
     );
     assert_eq!(output["Consumer"]["Output"]["SecretArn"], "arn:c");
     let (status, _, entered, _) = run(grant, workflow_input("Revoke")).await;
-    assert_eq!((status.as_str(), entered.len()), ("SUCCEEDED", 5));
-    assert_eq!(entered[1..3], ["ProducerRevoke", "ConsumerRevoke"]);
-    // The consumer step fails for good: the producer grant is undone, the failure reported.
+    assert_eq!(status, "SUCCEEDED");
+    assert_eq!(
+        entered,
+        ["WhichAction", "ProducerRevoke", "ConsumerRevoke", "Done"]
+    );
+    // The consumer step fails for good: the producer grant is undone and the execution
+    // fails with the consumer step's cause (which the governance workflow reports).
     let mut failing = definition("subscription.asl.json");
     stub(&mut failing["States"], &recorded(), &["ConsumerGrant"]);
     let (status, error, entered, _) = run(failing, workflow_input("Grant")).await;
@@ -215,30 +238,67 @@ async fn the_subscription_workflow_succeeds_and_undoes_a_failed_consumer_grant()
             "ProducerGrant",
             "ConsumerGrant",
             "UndoProducerGrant",
-            "ReportFailure",
             "Failed"
         ]
     );
 }
 
 #[tokio::test]
-async fn the_governance_workflow_runs_one_subscription_workflow_per_environment() {
+async fn the_governance_workflow_runs_each_environment_in_its_producer_account_and_reports() {
+    let event = json!({"detail-type": "Subscription Created", "detail": {}});
+    // Two routed inputs and one asset without a Glue table (nothing to provision).
     let mut gov = definition("governance.asl.json");
-    stub(&mut gov["States"], &recorded(), &[]);
-    let (status, error, entered, output) = run(
-        gov,
-        json!({"detail-type": "Subscription Created", "detail": {}}),
-    )
-    .await;
-    assert_eq!(status, "SUCCEEDED", "{error:?} {entered:?} {output}");
-    assert_eq!(
-        entered
-            .iter()
-            .filter(|s| *s == "RunSubscriptionWorkflow")
-            .count(),
-        2,
-        "{entered:?}"
+    let mut unrouted = workflow_input("Grant");
+    unrouted["ExecutionName"] = json!("Grant-e2-a2-1");
+    stub(
+        &mut gov["States"],
+        &recorded_with(vec![routed("Grant"), routed("Revoke"), unrouted]),
+        &[],
     );
+    let (status, error, entered, output) = run(gov, event.clone()).await;
+    assert_eq!(status, "SUCCEEDED", "{error:?} {entered:?} {output}");
+    assert_eq!(count(&entered, "RunSubscriptionWorkflow"), 2, "{entered:?}");
+    assert_eq!(count(&entered, "ReportInProgress"), 2, "{entered:?}");
+    assert_eq!(count(&entered, "ReportSuccess"), 2, "{entered:?}");
+    assert_eq!(count(&entered, "NothingToProvision"), 1, "{entered:?}");
+    assert_eq!(
+        output["Outcomes"],
+        json!(["Succeeded", "Succeeded", "NothingToProvision"])
+    );
+
+    // A producer account this deployment does not serve: reported failed, while the other
+    // environment still runs; the execution fails at the end.
+    let mut gov = definition("governance.asl.json");
+    let mut refused = workflow_input("Grant");
+    refused["ExecutionName"] = json!("Grant-e3-a3-1");
+    refused["Refused"] = json!("producer account 999999999999 is not served by this deployment");
+    stub(
+        &mut gov["States"],
+        &recorded_with(vec![routed("Grant"), refused]),
+        &[],
+    );
+    let (status, error, entered, output) = run(gov, event.clone()).await;
+    assert_eq!(
+        (status.as_str(), error.as_deref()),
+        ("FAILED", Some("SubscriptionWorkflowsFailed")),
+        "{entered:?} {output}"
+    );
+    assert_eq!(count(&entered, "ReportRefused"), 1, "{entered:?}");
+    assert_eq!(count(&entered, "RunSubscriptionWorkflow"), 1, "{entered:?}");
+    assert_eq!(count(&entered, "ReportSuccess"), 1, "{entered:?}");
+
+    // The producer account's workflow fails: the failure is reported, the execution fails.
+    let mut gov = definition("governance.asl.json");
+    stub(&mut gov["States"], &recorded(), &["StartExecution"]);
+    let (status, error, entered, _) = run(gov, event).await;
+    assert_eq!(
+        (status.as_str(), error.as_deref()),
+        ("FAILED", Some("SubscriptionWorkflowsFailed"))
+    );
+    assert_eq!(count(&entered, "ReportFailure"), 2, "{entered:?}");
+    assert_eq!(count(&entered, "ReportSuccess"), 0, "{entered:?}");
+
+    // FanOut fails for good.
     let mut gov = definition("governance.asl.json");
     stub(&mut gov["States"], &recorded(), &["FanOut"]);
     let (status, error, _, _) = run(gov, json!({})).await;

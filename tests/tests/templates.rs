@@ -89,61 +89,157 @@ fn the_connector_template_sets_what_the_connector_reads() {
     assert!(text.contains("Handler: bootstrap") && text.contains("Runtime: provided.al2023"));
 }
 
-/// Every environment variable the provisioning code reads is set by `provisioning.yaml`
-/// and every variable the template sets is read; the Lambda's code location, the state
-/// machine definitions and the substitutions they use exist.
+/// The variables one template sets in its functions' `Environment.Variables`.
+fn env_vars_set(text: &str) -> std::collections::BTreeSet<String> {
+    text.split("        Variables:\n")
+        .skip(1)
+        .flat_map(|block| {
+            block
+                .lines()
+                .take_while(|l| l.starts_with("          "))
+                .filter(|l| !l.trim_start().starts_with('#'))
+                .map(|l| l.trim().split(':').next().unwrap().to_owned())
+                .collect::<Vec<_>>()
+        })
+        .collect()
+}
+
+/// A template parameter's default.
+fn default_of(text: &str, parameter: &str) -> String {
+    let block = text
+        .split(&format!("\n  {parameter}:\n"))
+        .nth(1)
+        .unwrap_or_else(|| panic!("no parameter {parameter}"));
+    block
+        .lines()
+        .take_while(|l| l.starts_with("    "))
+        .find_map(|l| l.trim().strip_prefix("Default: "))
+        .unwrap_or_else(|| panic!("{parameter} has no default"))
+        .to_owned()
+}
+
+/// Every environment variable the provisioning code reads is set by `governance.yaml` or
+/// `provisioning.yaml` and every variable they set is read; the Lambda's code location, the
+/// state machine definitions and the substitutions they use exist.
 #[test]
-fn the_provisioning_template_matches_the_provisioning_code() {
+fn the_provisioning_templates_match_the_provisioning_code() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
-    let text = std::fs::read_to_string(sam_dir().join("provisioning.yaml")).unwrap();
+    let governance = std::fs::read_to_string(sam_dir().join("governance.yaml")).unwrap();
+    let producer = std::fs::read_to_string(sam_dir().join("provisioning.yaml")).unwrap();
     let mut code = String::new();
     for f in [
         "provisioning/src/context.rs",
+        "provisioning/src/governance.rs",
         "provisioning/src/bin/provisioning-lambda.rs",
     ] {
         code += &std::fs::read_to_string(root.join(f)).unwrap();
     }
-    // Environment variable names are the code's UPPER_SNAKE string literals.
+    // Environment variables are read as `var("NAME"` (a helper or `std::env::var`; rustfmt
+    // may break the line after the parenthesis).
     let read: std::collections::BTreeSet<String> = code
-        .split('"')
+        .split("var(")
         .skip(1)
-        .step_by(2)
-        .filter(|s| s.len() > 3 && s.chars().all(|c| c.is_ascii_uppercase() || c == '_'))
-        .map(str::to_owned)
+        .filter_map(|rest| rest.trim_start().strip_prefix('"'))
+        .map(|rest| rest.split('"').next().unwrap().to_owned())
         .collect();
-    let env_block = text
-        .split("        Variables:\n")
-        .nth(1)
-        .expect("provisioning.yaml sets Environment.Variables");
-    let set: std::collections::BTreeSet<String> = env_block
-        .lines()
-        .take_while(|l| l.starts_with("          "))
-        .map(|l| l.trim().split(':').next().unwrap().to_owned())
-        .collect();
-    assert_eq!(read, set, "read by the code vs set by provisioning.yaml");
+    let mut set = env_vars_set(&governance);
+    set.extend(env_vars_set(&producer));
+    assert_eq!(read, set, "read by the code vs set by the templates");
     assert!(read.contains("USERS_TABLE") && read.contains("ALLOWED_BLUEPRINTS"));
+    assert!(env_vars_set(&producer).contains("TRACKING_ROLE_ARN"));
+    assert!(env_vars_set(&governance).contains("PRODUCER_ACCOUNT_IDS"));
 
-    assert!(text.contains("CodeUri: ../target/lambda/provisioning-lambda/"));
+    for text in [&governance, &producer] {
+        assert!(text.contains("CodeUri: ../target/lambda/provisioning-lambda/"));
+    }
     assert!(root
         .join("provisioning/src/bin/provisioning-lambda.rs")
         .is_file());
-    for (file, subs) in [
+    for (template, file, subs) in [
+        (&governance, "governance.asl.json", "GovernanceFunctionArn"),
         (
-            "governance.asl.json",
-            &["ProvisioningFunctionArn", "SubscriptionStateMachineArn"][..],
+            &producer,
+            "subscription.asl.json",
+            "ProvisioningFunctionArn",
         ),
-        ("subscription.asl.json", &["ProvisioningFunctionArn"][..]),
     ] {
-        assert!(text.contains(&format!("DefinitionUri: statemachines/{file}")));
+        assert!(template.contains(&format!("DefinitionUri: statemachines/{file}")));
         let asl = std::fs::read_to_string(sam_dir().join("statemachines").join(file)).unwrap();
-        for s in subs {
-            assert!(asl.contains(&format!("${{{s}}}")), "{file} uses ${{{s}}}");
-            assert!(
-                text.contains(&format!("        {s}: ")),
-                "provisioning.yaml substitutes {s}"
+        assert!(
+            asl.contains(&format!("${{{subs}}}")),
+            "{file} uses ${{{subs}}}"
+        );
+        assert!(
+            template.contains(&format!("        {subs}: ")),
+            "the template of {file} substitutes {subs}"
+        );
+    }
+}
+
+/// The names the governance and producer templates use for each other's roles, state
+/// machine and tables agree, with each other and with the code's defaults.
+#[test]
+fn the_governance_and_producer_templates_name_the_same_things() {
+    let governance = std::fs::read_to_string(sam_dir().join("governance.yaml")).unwrap();
+    let producer = std::fs::read_to_string(sam_dir().join("provisioning.yaml")).unwrap();
+    let routing = athena_provisioning::governance::Routing::from_env();
+    for (g, p, code) in [
+        ("ProducerRoleName", "ProvisioningRoleName", None),
+        (
+            "ProducerWorkflowRoleName",
+            "WorkflowRoleName",
+            Some(&routing.workflow_role_name),
+        ),
+        (
+            "SubscriptionStateMachineName",
+            "SubscriptionStateMachineName",
+            Some(&routing.state_machine_name),
+        ),
+        ("TrackingRoleName", "TrackingRoleName", None),
+    ] {
+        assert_eq!(
+            default_of(&governance, g),
+            default_of(&producer, p),
+            "{g} / {p}"
+        );
+        if let Some(code) = code {
+            assert_eq!(
+                &default_of(&governance, g),
+                code,
+                "{g} / the code's default"
             );
         }
     }
+    let consumer = std::fs::read_to_string(sam_dir().join("consumer.yaml")).unwrap();
+    assert_eq!(
+        default_of(&consumer, "ProducerProvisioningRoleName"),
+        default_of(&producer, "ProvisioningRoleName")
+    );
+    assert_eq!(
+        default_of(&consumer, "ConsumerRoleName"),
+        default_of(&producer, "ConsumerRoleName")
+    );
+    // The producer's tracking variables name the governance account's tables.
+    let settings = athena_provisioning::context::Settings::from_env();
+    for (var, table) in [
+        ("USERS_TABLE", &settings.users_table),
+        ("SUBSCRIPTIONS_TABLE", &settings.subscriptions_table),
+        ("MAPPINGS_TABLE", &settings.mappings_table),
+    ] {
+        assert!(
+            producer.contains(&format!("          {var}: {table}\n")),
+            "provisioning.yaml sets {var} to {table}"
+        );
+        assert!(
+            governance.contains(&format!("      TableName: {table}\n")),
+            "governance.yaml creates {table}"
+        );
+    }
+    // The state machine the governance role starts is the one the producer names.
+    assert!(producer.contains("      Name: !Ref SubscriptionStateMachineName\n"));
+    assert!(producer.contains("      RoleName: !Ref WorkflowRoleName\n"));
+    assert!(producer.contains("      RoleName: !Ref ProvisioningRoleName\n"));
+    assert!(governance.contains("      RoleName: !Ref TrackingRoleName\n"));
 }
 
 /// Least privilege in the provisioning templates (§9 defects 7, 9, 10): no `iam:PassRole`,
@@ -151,7 +247,7 @@ fn the_provisioning_template_matches_the_provisioning_code() {
 /// `"*"` resource only inside the key policy (where it means the key itself).
 #[test]
 fn the_provisioning_templates_grant_no_more_than_they_need() {
-    for name in ["provisioning.yaml", "consumer.yaml"] {
+    for name in ["governance.yaml", "provisioning.yaml", "consumer.yaml"] {
         let text = std::fs::read_to_string(sam_dir().join(name)).unwrap();
         assert!(!text.contains("iam:PassRole"), "{name} allows iam:PassRole");
         assert!(

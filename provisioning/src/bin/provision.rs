@@ -43,7 +43,7 @@ async fn main() -> ExitCode {
     let cli = Cli::parse();
     let settings = Settings::from_env();
     let producer = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
-    let ctx = Context { settings, producer };
+    let ctx = Context::new(settings, producer).await;
     let read = |file: &PathBuf| -> Result<SubscriptionDetails, String> {
         let bytes =
             std::fs::read(file).map_err(|e| format!("cannot read {}: {e}", file.display()))?;

@@ -1,11 +1,13 @@
 //! The provisioning Lambda (`provided.al2023`): the state machines' tasks. Logic is in
 //! [`athena_provisioning::handler`]; credentials come from the function's role (a refreshing
-//! provider) and consumer-account roles are assumed per invocation.
+//! provider), the governance account's tracking role through a refreshing provider, and
+//! consumer-account roles are assumed per invocation.
 
 use std::sync::Arc;
 
 use athena_provisioning::context::{Context, Settings};
 use athena_provisioning::datazone::AwsDataZone;
+use athena_provisioning::governance::Routing;
 use athena_provisioning::handler;
 use lambda_runtime::{service_fn, Diagnostic, LambdaEvent};
 use serde_json::Value;
@@ -23,22 +25,13 @@ async fn main() -> Result<(), lambda_runtime::Error> {
     let dz = Arc::new(AwsDataZone {
         client: aws_sdk_datazone::Client::new(&aws),
     });
-    let blueprints: Arc<Vec<String>> = Arc::new(
-        std::env::var("ALLOWED_BLUEPRINTS")
-            .unwrap_or_else(|_| "DefaultDataLake".into())
-            .split(',')
-            .map(|s| s.trim().to_owned())
-            .filter(|s| !s.is_empty())
-            .collect(),
-    );
+    let routing = Arc::new(Routing::from_env());
+    // Built once: the tracking role's provider re-assumes it before its credentials expire.
+    let ctx = Arc::new(Context::new(Settings::from_env(), aws).await);
     lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| {
-        let (dz, blueprints, aws) = (dz.clone(), blueprints.clone(), aws.clone());
+        let (dz, routing, ctx) = (dz.clone(), routing.clone(), ctx.clone());
         async move {
-            let ctx = Context {
-                settings: Settings::from_env(),
-                producer: aws,
-            };
-            handler::handle(&ctx, dz.as_ref(), &blueprints, event.payload)
+            handler::handle(&ctx, dz.as_ref(), &routing, event.payload)
                 .await
                 .map_err(|e| Diagnostic {
                     error_type: e.name().into(),

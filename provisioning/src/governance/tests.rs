@@ -96,7 +96,24 @@ async fn subscription_events_fan_out_to_every_active_allowed_environment_on_ever
         ),
         ("sales", "orders", "111111111111")
     );
-    assert_eq!(inputs[0].execution_name(), "Grant-e1-ast1-7");
+    assert_eq!(inputs[0].execution_name(None), "Grant-e1-ast1-7");
+    // A redelivered event (same id) gets the same name; a later event (a new subscription
+    // after a revoke) another.
+    let first = inputs[0].execution_name(Some("0f1e2d3c-event"));
+    assert_eq!(first, inputs[0].execution_name(Some("0f1e2d3c-event")));
+    assert_ne!(first, inputs[0].execution_name(Some("another-event")));
+    assert!(
+        first.starts_with("Grant-e1-ast1-7-") && first.len() == 15 + 17,
+        "{first}"
+    );
+    let mut long = inputs[0].clone();
+    long.subscription_details.asset_details.id = "a/".repeat(60);
+    let name = long.execution_name(Some("0f1e2d3c-event"));
+    assert_eq!(name.len(), 80, "{name}");
+    assert!(name[..63]
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_'));
+    assert_eq!(&name[63..], &first[15..]);
     let more = vec!["DefaultDataLake".to_owned(), "CustomBlueprint".to_owned()];
     assert_eq!(
         fan_out(
@@ -184,4 +201,68 @@ async fn grant_events_target_one_environment_and_report_status() {
         bad,
         GovernanceError::Event("missing data.asset.listingId".into())
     );
+}
+
+fn routing(accounts: &[&str]) -> Routing {
+    Routing {
+        allowed_blueprints: vec!["DefaultDataLake".into()],
+        producer_accounts: accounts.iter().map(|a| a.to_string()).collect(),
+        workflow_role_name: "athena-fed-governance-access".into(),
+        state_machine_name: "athena-fed-subscription".into(),
+    }
+}
+
+#[tokio::test]
+async fn each_input_runs_in_the_producer_account_of_its_glue_table() {
+    let dz = datazone("GlueTableAssetType");
+    let event = subscription_event("Subscription Created", "APPROVED");
+    let inputs = fan_out(&dz, &event, &["DefaultDataLake".to_owned()])
+        .await
+        .unwrap();
+    // The table is in 111111111111; the consumer environments are in 222222222222.
+    assert_eq!(
+        routing(&["111111111111", "333333333333"]).target(&inputs[0]),
+        Ok(Some(Target {
+            state_machine_arn:
+                "arn:aws:states:eu-west-1:111111111111:stateMachine:athena-fed-subscription".into(),
+            role_arn: "arn:aws:iam::111111111111:role/athena-fed-governance-access".into(),
+        }))
+    );
+    assert!(
+        routing(&[]).target(&inputs[0]).unwrap().is_some(),
+        "empty list: any account"
+    );
+    assert_eq!(
+        routing(&["333333333333"]).target(&inputs[0]),
+        Err("producer account 111111111111 is not served by this deployment (PRODUCER_ACCOUNT_IDS: 333333333333)".into())
+    );
+    // The form's account and region become ARNs: anything else is refused.
+    let mut hostile = inputs[0].clone();
+    let table = hostile
+        .subscription_details
+        .asset_details
+        .glue_table_details
+        .as_mut()
+        .unwrap();
+    table.account_id = "111111111111:role/admin#".into();
+    assert_eq!(
+        routing(&[]).target(&hostile),
+        Err("the Glue table form names account \"111111111111:role/admin#\", not a 12-digit AWS account id".into())
+    );
+    let table = hostile
+        .subscription_details
+        .asset_details
+        .glue_table_details
+        .as_mut()
+        .unwrap();
+    table.account_id = "111111111111".into();
+    table.region = "eu-west-1:*".into();
+    assert_eq!(
+        routing(&[]).target(&hostile),
+        Err("the Glue table form names region \"eu-west-1:*\", not an AWS region".into())
+    );
+    // No Glue table: nothing of ours to provision, so nowhere to run.
+    let mut other = inputs[0].clone();
+    other.subscription_details.asset_details.glue_table_details = None;
+    assert_eq!(routing(&[]).target(&other), Ok(None));
 }
