@@ -277,3 +277,72 @@ fn the_provisioning_templates_grant_no_more_than_they_need() {
         }
     }
 }
+
+/// The README's deployment commands pass only parameters their template has, and every
+/// parameter the template requires (no default).
+#[test]
+fn the_readme_deploy_commands_match_the_templates() {
+    let readme =
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("../README.md"))
+            .unwrap();
+    // Shell commands, continuation lines joined.
+    let joined = readme.replace("\\\n", " ");
+    let mut checked = 0;
+    for command in joined.lines().filter(|l| l.contains("sam deploy -t sam/")) {
+        let template = command
+            .split("-t sam/")
+            .nth(1)
+            .unwrap()
+            .split_whitespace()
+            .next()
+            .unwrap();
+        let text = std::fs::read_to_string(sam_dir().join(template)).unwrap();
+        let parameters_block = text
+            .split("\nParameters:\n")
+            .nth(1)
+            .unwrap()
+            .split("\n\n")
+            .take_while(|b| !b.starts_with(|c: char| c.is_ascii_alphabetic()))
+            .collect::<Vec<_>>()
+            .join("\n\n");
+        let declared: Vec<(String, bool)> = parameters_block
+            .split('\n')
+            .enumerate()
+            .filter(|(_, l)| l.starts_with("  ") && !l.starts_with("   ") && l.ends_with(':'))
+            .map(|(i, l)| {
+                let name = l.trim().trim_end_matches(':').to_owned();
+                let has_default = parameters_block
+                    .split('\n')
+                    .skip(i + 1)
+                    .take_while(|l| l.starts_with("    "))
+                    .any(|l| l.trim_start().starts_with("Default:"));
+                (name, has_default)
+            })
+            .collect();
+        let given: Vec<String> = command
+            .split("--parameter-overrides")
+            .nth(1)
+            .unwrap_or_default()
+            .split_whitespace()
+            .filter_map(|t| t.trim_start_matches('\'').split_once('='))
+            .map(|(k, _)| k.to_owned())
+            .collect();
+        for k in &given {
+            assert!(
+                declared.iter().any(|(d, _)| d == k),
+                "README passes {k} to {template}, which has no such parameter"
+            );
+        }
+        for (d, has_default) in &declared {
+            assert!(
+                *has_default || given.contains(d),
+                "README's {template} command misses the required {d}"
+            );
+        }
+        checked += 1;
+    }
+    assert_eq!(
+        checked, 5,
+        "connector, governance, producer, consumer twice"
+    );
+}
