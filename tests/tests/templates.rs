@@ -87,6 +87,29 @@ fn the_connector_template_sets_what_the_connector_reads() {
         );
     }
     assert!(text.contains("Handler: bootstrap") && text.contains("Runtime: provided.al2023"));
+    // Subnets without a NAT (upstream #134, #125, #406, #1337): optional endpoints for every
+    // service the connector calls.
+    for (service, condition) in [
+        ("secretsmanager", "CreateEndpoints"),
+        ("s3", "CreateS3Endpoint"),
+        ("kms", "CreateKmsEndpoint"),
+    ] {
+        let at = text
+            .find(&format!(
+                "ServiceName: !Sub com.amazonaws.${{AWS::Region}}.{service}\n"
+            ))
+            .unwrap_or_else(|| panic!("connector.yaml has no {service} endpoint"));
+        // The resource's own lines: back to its two-space-indented logical id.
+        let resource: Vec<&str> = text[..at]
+            .lines()
+            .rev()
+            .take_while(|l| !l.starts_with("  ") || l.starts_with("   "))
+            .collect();
+        assert!(
+            resource.contains(&format!("    Condition: {condition}").as_str()),
+            "the {service} endpoint is created under {condition}"
+        );
+    }
 }
 
 /// The variables one template sets in its functions' `Environment.Variables`.
@@ -235,6 +258,32 @@ fn the_governance_and_producer_templates_name_the_same_things() {
             "governance.yaml creates {table}"
         );
     }
+    // A parameter described as "<Output> output of <template>" names an output there.
+    let mut outputs_named = 0;
+    for text in [&producer, &consumer] {
+        for line in text.lines() {
+            let Some((before, after)) = line.split_once(" output of ") else {
+                continue;
+            };
+            let output = before.rsplit(' ').next().unwrap();
+            let template = after
+                .split_whitespace()
+                .next()
+                .unwrap()
+                .trim_end_matches(['.', ',']);
+            let other = std::fs::read_to_string(sam_dir().join(template)).unwrap();
+            let outputs = other.split("\nOutputs:\n").nth(1).unwrap();
+            assert!(
+                outputs.contains(&format!("\n  {output}:\n"))
+                    || outputs.starts_with(&format!("  {output}:\n")),
+                "{template} has no output {output}"
+            );
+            outputs_named += 1;
+        }
+    }
+    assert_eq!(outputs_named, 3);
+    // Only the governance state machine may use the workflow role.
+    assert!(producer.contains("sts:ExternalId: !Ref GovernanceStateMachineArn"));
     // The state machine the governance role starts is the one the producer names.
     assert!(producer.contains("      Name: !Ref SubscriptionStateMachineName\n"));
     assert!(producer.contains("      RoleName: !Ref WorkflowRoleName\n"));
