@@ -463,6 +463,7 @@ impl Connector {
                     s3: Self::s3(self.aws().await),
                     location: location.clone(),
                     crypto,
+                    headers: Arc::new(config.spill.put_request_headers.clone()),
                 })
             }
             None => None,

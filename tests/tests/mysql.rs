@@ -588,3 +588,95 @@ async fn wrong_credentials_fail_without_showing_the_password() {
     );
     assert!(!err.contains("definitely-wrong"));
 }
+
+/// Zero dates ('0000-00-00') and dates with a zero month or day, which MySQL stores under a
+/// lenient `sql_mode`, read as NULL instead of failing the read (upstream #362); the others
+/// exactly as the database computes them.
+#[tokio::test]
+async fn zero_dates_read_as_null() {
+    let my = mysql().await;
+    database(&my, "zerodates").await;
+    let mut conn = my.acquire().await.unwrap();
+    conn.execute("SET SESSION sql_mode = ''").await.unwrap();
+    conn.execute(
+        "CREATE TABLE zerodates.t (id int PRIMARY KEY, d date, dt datetime(3));
+         INSERT INTO zerodates.t VALUES
+           (1, '0000-00-00', '0000-00-00 00:00:00'),
+           (2, '2020-00-15', '2020-01-00 10:00:00'),
+           (3, '2020-01-15', '2020-01-15 10:00:00.250'),
+           (4, NULL, NULL)",
+    )
+    .await
+    .unwrap();
+    let c = my_client("zerodates", &[]).await;
+    let r = read(
+        &c,
+        "zerodates",
+        "t",
+        &["id", "d", "dt"],
+        &Constraints::default(),
+    )
+    .await
+    .unwrap();
+    let mut got: Vec<(Option<String>, Option<String>, Option<String>)> =
+        column_text(&r.batch, "id")
+            .into_iter()
+            .zip(column_text(&r.batch, "d"))
+            .zip(column_text(&r.batch, "dt"))
+            .map(|((i, d), t)| (i, d, t))
+            .collect();
+    got.sort();
+    // The database's own arithmetic on the same values (NULL where it is not a date).
+    let want: Vec<(Option<String>, Option<String>, Option<String>)> = sqlx::query_as(
+        "SELECT CAST(id AS CHAR), CAST(DATEDIFF(d, '1970-01-01') AS CHAR),
+                CAST(TIMESTAMPDIFF(MICROSECOND, '1970-01-01', dt) DIV 1000 AS CHAR)
+         FROM zerodates.t ORDER BY id",
+    )
+    .fetch_all(&mut *conn)
+    .await
+    .unwrap();
+    assert_eq!(got, want);
+    assert_eq!(
+        got,
+        [
+            (Some("1".into()), None, None),
+            (Some("2".into()), None, None),
+            (
+                Some("3".into()),
+                Some("18276".into()),
+                Some("1579082400250".into())
+            ),
+            (Some("4".into()), None, None),
+        ]
+    );
+}
+
+/// A primary key named in upper case still splits a large table into key ranges covering
+/// every row once (upstream #234); a one-row and an empty table are one split each
+/// (upstream #409).
+#[tokio::test]
+async fn upper_case_keys_split_and_tiny_tables_are_one_split() {
+    let my = mysql().await;
+    database(&my, "KeyCase").await;
+    my.execute("CREATE TABLE KeyCase.Keyed (ID BIGINT PRIMARY KEY, Pad VARCHAR(255)); INSERT INTO KeyCase.Keyed SELECT seq, REPEAT('x', 200) FROM seq_1_to_20000; ANALYZE TABLE KeyCase.Keyed")
+        .await
+        .unwrap();
+    my.execute("CREATE TABLE KeyCase.One (ID INT PRIMARY KEY); INSERT INTO KeyCase.One VALUES (7); CREATE TABLE KeyCase.Empty (ID INT PRIMARY KEY)")
+        .await
+        .unwrap();
+    let c = my_client("KeyCase", &[("split_target_bytes", "524288")]).await;
+    let big = read(&c, "KeyCase", "Keyed", &["ID"], &Constraints::default())
+        .await
+        .unwrap();
+    assert!(big.splits >= 4, "{} splits", big.splits);
+    assert_eq!(ids(&big.batch, "ID"), (1..=20000).collect::<Vec<_>>());
+    let c = my_client("KeyCase", &[("split_target_bytes", "1")]).await;
+    let one = read(&c, "KeyCase", "One", &["ID"], &Constraints::default())
+        .await
+        .unwrap();
+    assert_eq!((one.splits, ids(&one.batch, "ID")), (1, vec![7]));
+    let empty = read(&c, "KeyCase", "Empty", &["ID"], &Constraints::default())
+        .await
+        .unwrap();
+    assert_eq!((empty.splits, empty.batch.num_rows()), (1, 0));
+}

@@ -1084,3 +1084,283 @@ async fn kms_data_keys_encrypt_spilled_blocks() {
         .unwrap();
     assert_eq!(ids(&r.batch, "id"), (1..=5000).collect::<Vec<_>>());
 }
+
+/// A read that fails inside its transaction (here: division by zero on the second row of a
+/// passthrough query) does not leave its pooled connection in an aborted transaction: the
+/// reads after it work (upstream #3495: "current transaction is aborted, commands ignored
+/// until end of transaction block").
+#[tokio::test]
+async fn a_failed_read_does_not_poison_the_connection_pool() {
+    let pg = postgres().await;
+    schema(&pg, "qpool").await;
+    pg.execute("CREATE TABLE qpool.t (id int); INSERT INTO qpool.t VALUES (1), (2);")
+        .await
+        .unwrap();
+    let c = pg_client(&[]).await;
+    let args: indexmap::IndexMap<String, String> = [
+        ("schemaFunctionName".to_owned(), "system.query".to_owned()),
+        (
+            "QUERY".to_owned(),
+            "SELECT 1 / (id - 2) AS x FROM qpool.t ORDER BY id".to_owned(),
+        ),
+    ]
+    .into_iter()
+    .collect();
+    let name = athena_connector::protocol::TableName::new("system", "query");
+    let t = c.get_table(&name, args.clone()).await.unwrap();
+    let constraints = Constraints {
+        query_passthrough_arguments: args,
+        ..Default::default()
+    };
+    let splits = c.splits(&t, &constraints).await.unwrap();
+    let err = c
+        .read_split(&name, t.schema.clone(), splits[0].clone(), &constraints)
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("division by zero"), "{err}");
+    for _ in 0..5 {
+        let r = read(&c, "qpool", "t", &["id"], &Constraints::default())
+            .await
+            .unwrap();
+        assert_eq!(ids(&r.batch, "id"), [1, 2]);
+    }
+}
+
+/// `spill_put_request_headers` (upstream PR #718, #1320): every spilled object is written
+/// with the configured headers, here server-side encryption and a tag.
+#[tokio::test]
+async fn spill_writes_carry_the_configured_headers() {
+    let pg = postgres().await;
+    schema(&pg, "spillhdr").await;
+    pg.execute("CREATE TABLE spillhdr.t (id int8, s text); INSERT INTO spillhdr.t SELECT g, md5(g::text) FROM generate_series(1, 20000) g;").await.unwrap();
+    create_bucket("spill-headers").await;
+    let mut c = pg_client(&[
+        ("spill_bucket", "spill-headers"),
+        (
+            "spill_put_request_headers",
+            r#"{"x-amz-server-side-encryption": "AES256", "x-amz-tagging": "team=data"}"#,
+        ),
+    ])
+    .await;
+    c.max_block_size = 200_000;
+    c.max_inline_block_size = 100_000;
+    let r = read(&c, "spillhdr", "t", &["id", "s"], &Constraints::default())
+        .await
+        .unwrap();
+    assert_eq!(ids(&r.batch, "id"), (1..=20000).collect::<Vec<_>>());
+    let s3 = s3().await;
+    let listed = s3
+        .list_objects_v2()
+        .bucket("spill-headers")
+        .prefix(format!(
+            "{}/{}/",
+            athena_connector::config::DEFAULT_SPILL_PREFIX,
+            c.query_id
+        ))
+        .send()
+        .await
+        .unwrap();
+    let keys: Vec<&str> = listed.contents().iter().filter_map(|o| o.key()).collect();
+    assert!(keys.len() >= 2, "{keys:?}");
+    for key in keys {
+        let head = s3
+            .head_object()
+            .bucket("spill-headers")
+            .key(key)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(
+            head.server_side_encryption().map(|e| e.as_str()),
+            Some("AES256"),
+            "{key}"
+        );
+        let tags = s3
+            .get_object_tagging()
+            .bucket("spill-headers")
+            .key(key)
+            .send()
+            .await
+            .unwrap();
+        let tags: Vec<(&str, &str)> = tags
+            .tag_set()
+            .iter()
+            .map(|t| (t.key(), t.value()))
+            .collect();
+        assert_eq!(tags, [("team", "data")], "{key}");
+    }
+}
+
+/// Filters on numerics compare the values Athena sees: an unbounded `numeric` at
+/// `default_scale` (12345.6 reads as 12346, and `= 12346` finds it), and `numeric(19,0)`
+/// keys beyond a double's precision exactly (upstream #360, #732); each answer is the
+/// database's own for the same predicate.
+#[tokio::test]
+async fn numeric_filters_compare_the_values_athena_sees() {
+    let pg = postgres().await;
+    schema(&pg, "numf").await;
+    pg.execute(
+        "CREATE TABLE numf.t (id int, u numeric, k numeric(19,0));
+         INSERT INTO numf.t VALUES (1, 12345.6, -7821704872881582871),
+           (2, 12345.4, -7821704872881582870), (3, -0.5, 9223372036854775807), (4, NULL, NULL)",
+    )
+    .await
+    .unwrap();
+    let c = pg_client(&[]).await;
+    let dec = |value: i128, precision: u8| Scalar::Decimal {
+        value,
+        precision,
+        scale: 0,
+    };
+    let on = |col: &str, t: DataType, r: Range| Constraints {
+        summary: [(col.to_owned(), ValueSet::ranges(&t, vec![r], false))]
+            .into_iter()
+            .collect(),
+        ..Default::default()
+    };
+    let u = DataType::Decimal128(38, 0);
+    let k = DataType::Decimal128(19, 0);
+    for (constraints, sql, want) in [
+        (
+            on("u", u.clone(), Range::equal(dec(12346, 38))),
+            "round(u) = 12346",
+            vec![1],
+        ),
+        (
+            on(
+                "u",
+                u.clone(),
+                Range::between(&u, Some((dec(12345, 38), false)), None),
+            ),
+            "round(u) > 12345",
+            vec![1],
+        ),
+        (
+            on("u", u.clone(), Range::equal(dec(-1, 38))),
+            "round(u) = -1",
+            vec![3],
+        ),
+        (
+            on("k", k.clone(), Range::equal(dec(-7821704872881582871, 19))),
+            "k = -7821704872881582871",
+            vec![1],
+        ),
+        (
+            on(
+                "k",
+                k.clone(),
+                Range::between(&k, Some((dec(-7821704872881582871, 19), false)), None),
+            ),
+            "k > -7821704872881582871",
+            vec![2, 3],
+        ),
+    ] {
+        let got = read(&c, "numf", "t", &["id"], &constraints).await.unwrap();
+        let db: Vec<i32> = sqlx::query_scalar(AssertSqlSafe(format!(
+            "SELECT id FROM numf.t WHERE {sql} ORDER BY id"
+        )))
+        .fetch_all(&pg)
+        .await
+        .unwrap();
+        assert_eq!(ids(&got.batch, "id"), want, "{sql}");
+        assert_eq!(
+            db.into_iter().map(i64::from).collect::<Vec<_>>(),
+            want,
+            "{sql} on the database"
+        );
+    }
+}
+
+/// Tiny tables are one split each, even with a one-byte split target (upstream #409); an
+/// upper-case primary key does not matter to page-range splits (upstream #234).
+#[tokio::test]
+async fn tiny_tables_are_one_split_and_upper_case_keys_split() {
+    let pg = postgres().await;
+    schema(&pg, "tiny").await;
+    pg.execute(
+        "CREATE TABLE tiny.one (\"ID\" int PRIMARY KEY); INSERT INTO tiny.one VALUES (7);
+         CREATE TABLE tiny.empty (\"ID\" int PRIMARY KEY);
+         CREATE TABLE tiny.\"Keyed\" (\"ID\" int8 PRIMARY KEY, pad text);
+         INSERT INTO tiny.\"Keyed\" SELECT g, repeat('x', 200) FROM generate_series(1, 20000) g;
+         ANALYZE tiny.\"Keyed\"",
+    )
+    .await
+    .unwrap();
+    let c = pg_client(&[("split_target_bytes", "1")]).await;
+    let one = read(&c, "tiny", "one", &["ID"], &Constraints::default())
+        .await
+        .unwrap();
+    assert_eq!((one.splits, ids(&one.batch, "ID")), (1, vec![7]));
+    let empty = read(&c, "tiny", "empty", &["ID"], &Constraints::default())
+        .await
+        .unwrap();
+    assert_eq!((empty.splits, empty.batch.num_rows()), (1, 0));
+    let c = pg_client(&[("split_target_bytes", "524288")]).await;
+    let big = read(&c, "tiny", "Keyed", &["ID"], &Constraints::default())
+        .await
+        .unwrap();
+    assert!(big.splits >= 4, "{} splits", big.splits);
+    assert_eq!(ids(&big.batch, "ID"), (1..=20000).collect::<Vec<_>>());
+}
+
+/// Arrays read through a view keep their element types (upstream #181), and `citext`
+/// compares as the text Athena sees: exact, not case-insensitive.
+#[tokio::test]
+async fn views_keep_array_types_and_citext_compares_exactly() {
+    let pg = postgres().await;
+    schema(&pg, "viewarr").await;
+    pg.execute(
+        "CREATE EXTENSION IF NOT EXISTS citext;
+         CREATE TABLE viewarr.t (id int, ai int4[], at text[], s citext);
+         INSERT INTO viewarr.t VALUES (1, '{1,NULL,3}', '{a,\"b c\"}', 'Apple'), (2, '{}', '{}', 'apple');
+         CREATE VIEW viewarr.v AS SELECT id, ai, at, s FROM viewarr.t",
+    )
+    .await
+    .unwrap();
+    let c = pg_client(&[]).await;
+    let all = read(
+        &c,
+        "viewarr",
+        "v",
+        &["id", "ai", "at", "s"],
+        &Constraints::default(),
+    )
+    .await
+    .unwrap();
+    let types: Vec<DataType> = all
+        .table
+        .schema
+        .fields()
+        .iter()
+        .map(|f| f.data_type().clone())
+        .collect();
+    assert_eq!(
+        types,
+        [
+            DataType::Int32,
+            list(DataType::Int32),
+            list(DataType::Utf8),
+            DataType::Utf8
+        ]
+    );
+    assert_eq!(
+        column_text(&all.batch, "ai"),
+        [Some("{1,NULL,3}".into()), Some("{}".into())]
+    );
+    let eq = Constraints {
+        summary: [(
+            "s".to_owned(),
+            ValueSet::ranges(
+                &DataType::Utf8,
+                vec![Range::equal(Scalar::Utf8("apple".into()))],
+                false,
+            ),
+        )]
+        .into_iter()
+        .collect(),
+        ..Default::default()
+    };
+    let exact = read(&c, "viewarr", "v", &["id"], &eq).await.unwrap();
+    assert_eq!(ids(&exact.batch, "id"), [2], "Athena's = is case-sensitive");
+}

@@ -31,6 +31,9 @@ pub struct SpillConfig {
     pub encryption: SpillEncryption,
     /// `MAX_BLOCK_SIZE_BYTES`: overrides the request's `maxBlockSize`.
     pub max_block_size: Option<u64>,
+    /// `spill_put_request_headers`: a JSON object of HTTP headers added to every spill
+    /// PutObject (e.g. `{"x-amz-server-side-encryption": "aws:kms"}`).
+    pub put_request_headers: Vec<(String, String)>,
 }
 
 /// Everything the connector reads from its environment.
@@ -69,6 +72,9 @@ pub enum ConfigError {
         expected: &'static str,
         value: String,
     },
+    /// Values are not shown: a header may carry a key (SSE-C).
+    #[error("environment variable spill_put_request_headers: {0}")]
+    SpillHeaders(String),
     #[error("no connection string: set `default` (e.g. postgres://jdbc:postgresql://host:5432/db?${{secret}}) or `<catalog>_connection_string`")]
     NoCatalog,
     #[error("Catalog is not supported in multiplexer. After registering the catalog in Athena, must set '{catalog}_connection_string' environment variable in Lambda.")]
@@ -76,6 +82,33 @@ pub enum ConfigError {
 }
 
 const SUFFIX: &str = "_connection_string";
+
+/// `spill_put_request_headers`: a JSON object of header names to string values.
+fn put_request_headers(json: &str) -> Result<Vec<(String, String)>, ConfigError> {
+    let e = |why: String| ConfigError::SpillHeaders(why);
+    let object: serde_json::Map<String, serde_json::Value> = serde_json::from_str(json)
+        .map_err(|_| e("expected a JSON object of header names to string values".into()))?;
+    object
+        .into_iter()
+        .map(|(name, value)| {
+            let token = |c: char| c.is_ascii_alphanumeric() || "!#$%&'*+-.^_`|~".contains(c);
+            if name.is_empty() || !name.chars().all(token) {
+                return Err(e(format!("\"{name}\" is not an HTTP header name")));
+            }
+            match value {
+                serde_json::Value::String(v)
+                    if v.chars().all(|c| c == '\t' || (' '..='~').contains(&c)) =>
+                {
+                    Ok((name.to_ascii_lowercase(), v))
+                }
+                serde_json::Value::String(_) => Err(e(format!(
+                    "the value of \"{name}\" has characters an HTTP header cannot carry"
+                ))),
+                _ => Err(e(format!("the value of \"{name}\" is not a string"))),
+            }
+        })
+        .collect()
+}
 
 impl Config {
     /// Reads the process environment.
@@ -160,6 +193,10 @@ impl Config {
                     .to_owned(),
                 encryption,
                 max_block_size: number("MAX_BLOCK_SIZE_BYTES")?,
+                put_request_headers: match get("spill_put_request_headers") {
+                    None => Vec::new(),
+                    Some(v) => put_request_headers(v)?,
+                },
             },
             default_scale,
             query_passthrough: flag("enable_query_passthrough", true)?,
@@ -239,6 +276,54 @@ mod tests {
         ])
         .unwrap();
         assert_eq!(c.spill.encryption, SpillEncryption::Disabled);
+    }
+
+    #[test]
+    fn spill_put_request_headers_are_a_json_object_of_strings() {
+        let c = config(&[
+            ("default", "sqlite://d"),
+            (
+                "spill_put_request_headers",
+                r#"{"x-amz-server-side-encryption": "aws:kms", "X-Amz-Acl": "bucket-owner-full-control"}"#,
+            ),
+        ])
+        .unwrap();
+        assert_eq!(
+            c.spill.put_request_headers,
+            [
+                (
+                    "x-amz-server-side-encryption".to_owned(),
+                    "aws:kms".to_owned()
+                ),
+                (
+                    "x-amz-acl".to_owned(),
+                    "bucket-owner-full-control".to_owned()
+                ),
+            ]
+        );
+        assert!(config(&[("default", "sqlite://d")])
+            .unwrap()
+            .spill
+            .put_request_headers
+            .is_empty());
+        for (json, why) in [
+            ("[1]", "expected a JSON object of header names to string values"),
+            (r#"{"bad name": "v"}"#, "\"bad name\" is not an HTTP header name"),
+            (r#"{"x-n": 1}"#, "the value of \"x-n\" is not a string"),
+            (
+                r#"{"x-amz-server-side-encryption-customer-key": "sec\nret"}"#,
+                "the value of \"x-amz-server-side-encryption-customer-key\" has characters an HTTP header cannot carry",
+            ),
+        ] {
+            let err = config(&[("default", "sqlite://d"), ("spill_put_request_headers", json)])
+                .unwrap_err()
+                .to_string();
+            assert_eq!(
+                err,
+                format!("environment variable spill_put_request_headers: {why}")
+            );
+            assert!(!err.contains("sec"), "values never shown: {err}");
+        }
     }
 
     #[test]

@@ -174,33 +174,42 @@ impl MySqlSource {
     ) -> Result<(), SourceError> {
         let mut out = BatchBuilder::new(schema).map_err(SourceError::Unsupported)?;
         let mut conn = self.conn().await?;
-        if read_only {
-            sqlx::query("START TRANSACTION READ ONLY")
-                .execute(&mut *conn)
-                .await?;
-        }
-        tracing::debug!(sql, params = params.len(), "query");
-        {
-            let mut q = sqlx::query(AssertSqlSafe(sql.to_owned()));
-            for p in params {
-                q = bind(q, p);
+        let result: Result<(), SourceError> = async {
+            if read_only {
+                sqlx::query("START TRANSACTION READ ONLY")
+                    .execute(&mut *conn)
+                    .await?;
             }
-            let mut rows = q.fetch(&mut *conn);
-            while let Some(row) = rows.try_next().await? {
-                decode_row(&row, &mut out, names)?;
-                out.rows += 1;
-                if out.is_full() {
-                    sink.push(out.finish()).await?;
+            tracing::debug!(sql, params = params.len(), "query");
+            {
+                let mut q = sqlx::query(AssertSqlSafe(sql.to_owned()));
+                for p in params {
+                    q = bind(q, p);
+                }
+                let mut rows = q.fetch(&mut *conn);
+                while let Some(row) = rows.try_next().await? {
+                    decode_row(&row, &mut out, names)?;
+                    out.rows += 1;
+                    if out.is_full() {
+                        sink.push(out.finish()).await?;
+                    }
                 }
             }
+            if out.rows > 0 {
+                sink.push(out.finish()).await?;
+            }
+            if read_only {
+                sqlx::query("COMMIT").execute(&mut *conn).await?;
+            }
+            Ok(())
         }
-        if out.rows > 0 {
-            sink.push(out.finish()).await?;
+        .await;
+        if result.is_err() {
+            // Possibly inside a transaction or a half-read result: never hand this
+            // connection to the next read (upstream #3495).
+            conn.close_on_drop();
         }
-        if read_only {
-            sqlx::query("COMMIT").execute(&mut *conn).await?;
-        }
-        Ok(())
+        result
     }
 
     async fn primary_key_range(
@@ -292,6 +301,72 @@ pub fn parse_decimal(text: &str, precision: u8, scale: i8) -> Result<i128, Strin
     Ok(if negative { -value } else { value })
 }
 
+/// A DATE, DATETIME or TIMESTAMP value as the server sent it: binary (a length byte, then
+/// year as u16 LE, month, day, and optionally hour, minute, second, microseconds as u32 LE)
+/// or text (`YYYY-MM-DD[ HH:MM:SS[.ffffff]]`). `Ok(None)` for what is not a calendar date
+/// (zero dates, a zero month or day).
+fn datetime_value(raw: &[u8]) -> Result<Option<NaiveDateTime>, String> {
+    let malformed = || format!("malformed date/time value {raw:?}");
+    let (y, mo, d, h, mi, s, micros) = match raw.first() {
+        None => return Err(malformed()),
+        // Binary: the length byte is 0, 4, 7 or 11, below any ASCII digit.
+        Some(&len) if len < b'0' => {
+            let b = &raw[1..];
+            if b.len() != usize::from(len) || !matches!(len, 0 | 4 | 7 | 11) {
+                return Err(malformed());
+            }
+            if len == 0 {
+                return Ok(None);
+            }
+            let (h, mi, s) = if len >= 7 {
+                (b[4], b[5], b[6])
+            } else {
+                (0, 0, 0)
+            };
+            let micros = if len == 11 {
+                u32::from_le_bytes([b[7], b[8], b[9], b[10]])
+            } else {
+                0
+            };
+            (
+                i32::from(u16::from_le_bytes([b[0], b[1]])),
+                u32::from(b[2]),
+                u32::from(b[3]),
+                u32::from(h),
+                u32::from(mi),
+                u32::from(s),
+                micros,
+            )
+        }
+        Some(_) => {
+            let text = std::str::from_utf8(raw).map_err(|_| malformed())?;
+            let (date, time) = text.split_once(' ').unwrap_or((text, "00:00:00"));
+            let num = |v: &str| v.parse::<u32>().map_err(|_| malformed());
+            let mut date = date.splitn(3, '-');
+            let mut part = || date.next().ok_or_else(malformed);
+            let (y, mo, d) = (num(part()?)?, num(part()?)?, num(part()?)?);
+            let (hms, frac) = time.split_once('.').unwrap_or((time, ""));
+            let mut hms = hms.splitn(3, ':');
+            let mut part = || hms.next().ok_or_else(malformed);
+            let (h, mi, s) = (num(part()?)?, num(part()?)?, num(part()?)?);
+            let micros = if frac.is_empty() {
+                0
+            } else if frac.len() <= 6 {
+                num(frac)? * 10u32.pow(6 - frac.len() as u32)
+            } else {
+                return Err(malformed());
+            };
+            (y as i32, mo, d, h, mi, s, micros)
+        }
+    };
+    let Some(date) = NaiveDate::from_ymd_opt(y, mo, d) else {
+        return Ok(None);
+    };
+    date.and_hms_micro_opt(h, mi, s, micros)
+        .map(Some)
+        .ok_or_else(malformed)
+}
+
 /// Appends one row, decoding each value by its result column's runtime type.
 fn decode_row(row: &MySqlRow, out: &mut BatchBuilder, names: &[String]) -> Result<(), SourceError> {
     for (i, builder) in out.columns.iter_mut().enumerate() {
@@ -361,15 +436,29 @@ fn decode_row(row: &MySqlRow, out: &mut BatchBuilder, names: &[String]) -> Resul
             },
             ColumnBuilder::Utf8(b) => put!(b, get!(&str)),
             ColumnBuilder::Binary(b) => put!(b, get!(&[u8])),
+            // Decoded from the wire here: MySQL's zero dates ('0000-00-00') and dates with a
+            // zero month or day are not calendar dates and read as NULL, where the driver
+            // (like Connector/J's default) would fail the whole read (upstream #362).
             ColumnBuilder::Date32(b) => put!(
                 b,
-                get!(NaiveDate).map(
-                    |d| (d - NaiveDate::from_ymd_opt(1970, 1, 1).expect("epoch")).num_days() as i32
-                )
+                get!(&[u8])
+                    .map(datetime_value)
+                    .transpose()
+                    .map_err(err)?
+                    .flatten()
+                    .map(
+                        |t| (t.date() - NaiveDate::from_ymd_opt(1970, 1, 1).expect("epoch"))
+                            .num_days() as i32
+                    )
             ),
             ColumnBuilder::Date64(b) => put!(
                 b,
-                get!(NaiveDateTime).map(|t| t.and_utc().timestamp_millis())
+                get!(&[u8])
+                    .map(datetime_value)
+                    .transpose()
+                    .map_err(err)?
+                    .flatten()
+                    .map(|t| t.and_utc().timestamp_millis())
             ),
             ColumnBuilder::List { .. } => return Err(err("MySQL has no array type".into())),
         }
@@ -745,6 +834,63 @@ fn source_from(table: &TableInfo, partition: &str) -> Result<String, SourceError
     } else {
         format!("{t} PARTITION ({})", MySql.quote(partition)?)
     })
+}
+
+#[cfg(test)]
+mod date_tests {
+    use super::datetime_value;
+    use chrono::NaiveDate;
+
+    #[test]
+    fn zero_and_partial_zero_dates_are_null_and_real_ones_exact() {
+        let dt = |y, mo, d, h, mi, s, us| {
+            NaiveDate::from_ymd_opt(y, mo, d)
+                .unwrap()
+                .and_hms_micro_opt(h, mi, s, us)
+        };
+        // Binary protocol.
+        assert_eq!(datetime_value(&[0]), Ok(None), "0000-00-00");
+        assert_eq!(
+            datetime_value(&[4, 0xe4, 0x07, 0, 15]),
+            Ok(None),
+            "2020-00-15"
+        );
+        assert_eq!(
+            datetime_value(&[4, 0xe4, 0x07, 1, 15]),
+            Ok(dt(2020, 1, 15, 0, 0, 0, 0))
+        );
+        assert_eq!(
+            datetime_value(&[7, 0xe4, 0x07, 1, 15, 10, 30, 5]),
+            Ok(dt(2020, 1, 15, 10, 30, 5, 0))
+        );
+        assert_eq!(
+            datetime_value(&[11, 0xe4, 0x07, 1, 15, 10, 30, 5, 0x40, 0xe2, 0x01, 0]),
+            Ok(dt(2020, 1, 15, 10, 30, 5, 123_456))
+        );
+        // Text protocol.
+        assert_eq!(datetime_value(b"0000-00-00"), Ok(None));
+        assert_eq!(datetime_value(b"0000-00-00 00:00:00"), Ok(None));
+        assert_eq!(datetime_value(b"2020-01-00 10:00:00"), Ok(None));
+        assert_eq!(
+            datetime_value(b"2020-01-15 10:30:05.12"),
+            Ok(dt(2020, 1, 15, 10, 30, 5, 120_000))
+        );
+        // Anything else names the problem.
+        for bad in [
+            &[][..],
+            &[4, 1, 2],
+            &[5, 1, 2, 3, 4, 5],
+            b"2020-01",
+            b"2020-01-15 25:00:00",
+        ] {
+            assert!(
+                datetime_value(bad)
+                    .unwrap_err()
+                    .starts_with("malformed date/time value"),
+                "{bad:?}"
+            );
+        }
+    }
 }
 
 #[cfg(test)]

@@ -106,6 +106,7 @@ mod tests {
             prefix: "athena-spill".into(),
             encryption,
             max_block_size: None,
+            put_request_headers: Vec::new(),
         }
     }
 

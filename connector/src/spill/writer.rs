@@ -24,6 +24,8 @@ pub struct Spill {
     /// The split's directory (`directory: true`).
     pub location: SpillLocation,
     pub crypto: Option<Arc<BlockCrypto>>,
+    /// Extra headers on every PutObject (`spill_put_request_headers`).
+    pub headers: Arc<Vec<(String, String)>>,
 }
 
 /// What a split's read produced.
@@ -95,6 +97,7 @@ impl BlockWriter {
             directory: false,
         };
         let s3 = spill.s3.clone();
+        let headers = spill.headers.clone();
         while self.in_flight.len() >= MAX_IN_FLIGHT {
             self.join_one().await?;
         }
@@ -104,6 +107,13 @@ impl BlockWriter {
                 .bucket(&bucket)
                 .key(&key)
                 .body(aws_sdk_s3::primitives::ByteStream::from(body))
+                .customize()
+                // Before signing, so the headers are signed too.
+                .mutate_request(move |request| {
+                    for (name, value) in headers.iter() {
+                        request.headers_mut().insert(name.clone(), value.clone());
+                    }
+                })
                 .send()
                 .await
                 .map(|_| ())

@@ -153,48 +153,57 @@ impl PostgresSource {
         let mut decoder = CopyDecoder::new(decoders, names);
         let mut out = BatchBuilder::new(schema).map_err(SourceError::Unsupported)?;
         let mut conn = self.conn().await?;
-        sqlx::query("BEGIN READ ONLY").execute(&mut *conn).await?;
-        if !params.is_empty() {
-            let select = (1..=params.len())
-                .map(|i| format!("set_config('athena.p{i}', ${i}, true)"))
-                .collect::<Vec<_>>()
-                .join(", ");
-            let mut q = sqlx::query(AssertSqlSafe(format!("SELECT {select}")));
-            for p in params {
-                q = q.bind(setting_text(p));
+        let result: Result<(), SourceError> = async {
+            sqlx::query("BEGIN READ ONLY").execute(&mut *conn).await?;
+            if !params.is_empty() {
+                let select = (1..=params.len())
+                    .map(|i| format!("set_config('athena.p{i}', ${i}, true)"))
+                    .collect::<Vec<_>>()
+                    .join(", ");
+                let mut q = sqlx::query(AssertSqlSafe(format!("SELECT {select}")));
+                for p in params {
+                    q = q.bind(setting_text(p));
+                }
+                q.execute(&mut *conn).await?;
             }
-            q.execute(&mut *conn).await?;
-        }
-        let statement = sql;
-        tracing::debug!(sql = %statement, params = params.len(), "copy");
-        {
-            let mut stream = conn.copy_out_raw(statement).await?;
-            let mut ready: Vec<RecordBatch> = Vec::new();
-            while let Some(chunk) = stream.try_next().await? {
-                decoder
-                    .feed(&chunk, &mut out, &mut |b| {
-                        ready.push(b.finish());
-                        Ok(())
-                    })
-                    .map_err(|why| SourceError::Value {
-                        column: "<copy>".into(),
-                        why,
-                    })?;
-                for batch in ready.drain(..) {
-                    sink.push(batch).await?;
+            let statement = sql;
+            tracing::debug!(sql = %statement, params = params.len(), "copy");
+            {
+                let mut stream = conn.copy_out_raw(statement).await?;
+                let mut ready: Vec<RecordBatch> = Vec::new();
+                while let Some(chunk) = stream.try_next().await? {
+                    decoder
+                        .feed(&chunk, &mut out, &mut |b| {
+                            ready.push(b.finish());
+                            Ok(())
+                        })
+                        .map_err(|why| SourceError::Value {
+                            column: "<copy>".into(),
+                            why,
+                        })?;
+                    for batch in ready.drain(..) {
+                        sink.push(batch).await?;
+                    }
+                }
+                if !decoder.finished {
+                    return Err(SourceError::Database(
+                        "the COPY stream ended before its trailer (connection lost?)".into(),
+                    ));
                 }
             }
-            if !decoder.finished {
-                return Err(SourceError::Database(
-                    "the COPY stream ended before its trailer (connection lost?)".into(),
-                ));
+            if out.rows > 0 {
+                sink.push(out.finish()).await?;
             }
+            sqlx::query("COMMIT").execute(&mut *conn).await?;
+            Ok(())
         }
-        if out.rows > 0 {
-            sink.push(out.finish()).await?;
+        .await;
+        if result.is_err() {
+            // Inside a transaction or a COPY: never hand this connection to the next read
+            // (upstream #3495: "current transaction is aborted" on the next query).
+            conn.close_on_drop();
         }
-        sqlx::query("COMMIT").execute(&mut *conn).await?;
-        Ok(())
+        result
     }
 
     /// Columns of a passthrough query, from a temporary view in a rolled-back transaction

@@ -145,9 +145,13 @@ pub fn map_column(quoted: &str, c: &PgColumn, default_scale: i8) -> (Column, Dec
             );
         }
         if let Some((t, d)) = scalar(&c.type_name, c.typmod, default_scale) {
-            // char(n) is blank-padded; Athena sees the trimmed text, as upstream.
+            // char(n) is blank-padded; Athena sees the trimmed text, as upstream. An
+            // unbounded numeric is seen at `default_scale`: filters and ORDER BY must compare
+            // that value too, not the stored one (12345.6 is 12346 at scale 0).
             let select = if c.type_name == "bpchar" {
                 format!("rtrim({quoted})")
+            } else if c.type_name == "numeric" && numeric_typmod(c.typmod).is_none() {
+                format!("round({quoted}, {default_scale})")
             } else {
                 quoted.to_owned()
             };
@@ -202,9 +206,17 @@ mod tests {
                 .data_type,
             DataType::Decimal128(12, 2)
         );
+        let (unbounded, _) = map_column("\"c\"", &col("numeric", -1), 6);
         assert_eq!(
-            map_column("\"c\"", &col("numeric", -1), 6).0.data_type,
-            DataType::Decimal128(38, 6)
+            (unbounded.select.as_str(), &unbounded.data_type),
+            ("round(\"c\", 6)", &DataType::Decimal128(38, 6)),
+            "filtered and ordered at the scale Athena sees"
+        );
+        assert_eq!(
+            map_column("\"c\"", &col("numeric", typmod(12, 2)), 6)
+                .0
+                .select,
+            "\"c\""
         );
         let (c, d) = map_column("\"c\"", &col("numeric", typmod(50, 10)), 0);
         assert_eq!(
