@@ -87,8 +87,17 @@ fn cargo_lambda() -> String {
     })
 }
 
-/// The emulator on a free port and the bootstrap binary connected to it with `env`.
+/// The emulator on a free port and the connector's bootstrap connected to it with `env`.
 async fn lambda(env: &[(&str, &str)], log: &std::path::Path) -> (u16, Vec<std::process::Child>) {
+    lambda_binary("bootstrap", env, log).await
+}
+
+/// The emulator on a free port and the Lambda binary `binary` connected to it with `env`.
+async fn lambda_binary(
+    binary: &str,
+    env: &[(&str, &str)],
+    log: &std::path::Path,
+) -> (u16, Vec<std::process::Child>) {
     let port = free_port();
     let emulator = spawn_for_process(
         &cargo_lambda(),
@@ -120,7 +129,7 @@ async fn lambda(env: &[(&str, &str)], log: &std::path::Path) -> (u16, Vec<std::p
     ];
     vars.extend_from_slice(env);
     let bootstrap = spawn_for_process(
-        workspace_binary("bootstrap").to_str().unwrap(),
+        workspace_binary(binary).to_str().unwrap(),
         &[],
         &vars,
         Some(log.to_owned()),
@@ -294,4 +303,113 @@ async fn athena_fed_queries_a_lambda_through_invoke() {
         integration_tests::check::column_text(&batch, "name"),
         vec![Some("two".to_owned()), Some("three".to_owned())]
     );
+}
+
+/// The provisioning Lambda binary as the governance account runs it, configured with the
+/// variables `sam/governance.yaml` sets: a deleted environment's recorded grant becomes a
+/// revoke routed to its producer account's workflow (the configured role and state machine
+/// names, an execution name carrying the event), a table in an account not served is
+/// refused, and a bad request is a function error naming the problem.
+#[tokio::test]
+async fn the_governance_function_routes_revokes_as_its_template_configures_it() {
+    use aws_sdk_dynamodb::types::AttributeValue;
+    let settings = athena_provisioning::context::Settings {
+        subscriptions_table: "lambda_gov_subscriptions".into(),
+        users_table: "lambda_gov_users".into(),
+        mappings_table: "lambda_gov_mappings".into(),
+        ..integration_tests::provisioning::settings()
+    };
+    let dynamodb = aws_sdk_dynamodb::Client::new(&aws().await);
+    athena_provisioning::tracking::create_tables(&dynamodb, &settings)
+        .await
+        .unwrap();
+    for (env, asset, account) in [
+        ("envL1", "assetL1", "111111111111"),
+        ("envL2", "assetL2", "999999999999"),
+    ] {
+        let mut details = integration_tests::provisioning::details(env, asset, "t");
+        details
+            .asset_details
+            .glue_table_details
+            .as_mut()
+            .unwrap()
+            .account_id = account.into();
+        dynamodb
+            .put_item()
+            .table_name("lambda_gov_subscriptions")
+            .item("environment_id", AttributeValue::S(env.into()))
+            .item("asset_id", AttributeValue::S(asset.into()))
+            .item(
+                "subscription_details",
+                AttributeValue::S(serde_json::to_string(&details).unwrap()),
+            )
+            .send()
+            .await
+            .unwrap();
+    }
+    let log = std::env::temp_dir().join(format!("governance-{}.log", std::process::id()));
+    let (port, mut children) = lambda_binary(
+        "provisioning-lambda",
+        &[
+            ("ALLOWED_BLUEPRINTS", "DefaultDataLake"),
+            ("PRODUCER_ACCOUNT_IDS", "111111111111,222222222222"),
+            ("PRODUCER_WORKFLOW_ROLE_NAME", "wf-role"),
+            ("SUBSCRIPTION_STATE_MACHINE_NAME", "sub-sm"),
+            ("SUBSCRIPTIONS_TABLE", "lambda_gov_subscriptions"),
+            ("AWS_ENDPOINT_URL", moto_url()),
+            ("AWS_ACCESS_KEY_ID", "testing"),
+            ("AWS_SECRET_ACCESS_KEY", "testing"),
+            ("AWS_REGION", REGION),
+        ],
+        &log,
+    )
+    .await;
+    let api = RuntimeApi { port };
+    let invoke = |event: serde_json::Value| {
+        let api = &api;
+        async move {
+            api.call(event.to_string().into_bytes())
+                .await
+                .map(|body| serde_json::from_slice::<serde_json::Value>(&body).unwrap())
+        }
+    };
+    let deleted = |env: &str| {
+        serde_json::json!({"Step": "FanOut", "Event": {"id": "evt-7", "detail-type": "Environment Deletion Started",
+            "detail": {"metadata": {"domain": "dzd_test"}, "data": {"environmentId": env}}}})
+    };
+    let out = invoke(deleted("envL1")).await.unwrap();
+    let inputs = out["Inputs"].as_array().unwrap();
+    assert_eq!(inputs.len(), 1, "{out}");
+    assert_eq!(inputs[0]["Action"], "Revoke");
+    assert_eq!(
+        inputs[0]["Target"],
+        serde_json::json!({
+            "StateMachineArn": format!("arn:aws:states:{REGION}:111111111111:stateMachine:sub-sm"),
+            "RoleArn": "arn:aws:iam::111111111111:role/wf-role"
+        })
+    );
+    let name = inputs[0]["ExecutionName"].as_str().unwrap();
+    assert!(
+        name.starts_with("Revoke-envL1-assetL1-1-")
+            && name.len() == "Revoke-envL1-assetL1-1-".len() + 16,
+        "{name}"
+    );
+    let out = invoke(deleted("envL2")).await.unwrap();
+    assert_eq!(
+        out["Inputs"][0]["Refused"],
+        "producer account 999999999999 is not served by this deployment (PRODUCER_ACCOUNT_IDS: 111111111111, 222222222222)"
+    );
+    assert!(out["Inputs"][0].get("Target").is_none(), "{out}");
+    let err = invoke(serde_json::json!({"Step": "Nope"}))
+        .await
+        .unwrap_err();
+    assert_eq!(err.error_type.as_deref(), Some("InvalidInput"));
+    let message = err.error_message.unwrap_or_default();
+    assert!(
+        message.starts_with("invalid input: unknown Step \"Nope\""),
+        "{message}"
+    );
+    for child in &mut children {
+        let _ = child.kill();
+    }
 }

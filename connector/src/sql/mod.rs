@@ -13,6 +13,8 @@ pub enum SqlError {
     Identifier { name: String, why: &'static str },
     #[error("column \"{0}\" is not in the table")]
     UnknownColumn(String),
+    #[error("column \"{0}\" matches several columns that differ only in case")]
+    AmbiguousColumn(String),
     #[error("function {name} takes {expected} argument(s), found {found}")]
     Arity {
         name: String,

@@ -58,10 +58,21 @@ impl Params<'_> {
 }
 
 impl SelectBuilder<'_> {
+    /// A column a constraint names: exactly, else its one case-insensitive match (Athena
+    /// may send lower-cased names, as it does for projections).
     fn column(&self, name: &str) -> Result<&Column, SqlError> {
-        self.columns
-            .get(name)
-            .ok_or_else(|| SqlError::UnknownColumn(name.to_owned()))
+        if let Some(c) = self.columns.get(name) {
+            return Ok(c);
+        }
+        let mut found = self
+            .columns
+            .values()
+            .filter(|c| c.name.eq_ignore_ascii_case(name));
+        match (found.next(), found.next()) {
+            (Some(c), None) => Ok(c),
+            (Some(_), Some(_)) => Err(SqlError::AmbiguousColumn(name.to_owned())),
+            (None, _) => Err(SqlError::UnknownColumn(name.to_owned())),
+        }
     }
 
     /// `SELECT <projection> FROM <from> [WHERE …] [ORDER BY …] [LIMIT n]`.

@@ -336,3 +336,57 @@ fn unknown_columns_and_hostile_names_fail_cleanly() {
         "\"public\".\"x\"\"; DROP TABLE t; --\""
     );
 }
+
+#[test]
+fn constraints_name_columns_in_any_case_unless_ambiguous() {
+    let mut cols = columns(&Postgres);
+    cols.insert(
+        "CamelCol".into(),
+        Column {
+            name: "CamelCol".into(),
+            select: Postgres.quote("CamelCol").unwrap(),
+            data_type: DataType::Utf8,
+        },
+    );
+    let builder = SelectBuilder {
+        dialect: &Postgres,
+        from: "t".into(),
+        columns: &cols,
+    };
+    let eq = |col: &str| {
+        with(vec![(
+            col,
+            ValueSet::ranges(
+                &DataType::Utf8,
+                vec![Range::equal(Scalar::Utf8("y".into()))],
+                false,
+            ),
+        )])
+    };
+    for name in ["CamelCol", "camelcol"] {
+        let q = builder.build(&["id"], &eq(name), &[]).unwrap();
+        assert_eq!(
+            q.sql, "SELECT \"id\" FROM t WHERE (\"CamelCol\" = $1::text)",
+            "{name}"
+        );
+    }
+    cols.insert(
+        "camelcol".into(),
+        Column {
+            name: "camelcol".into(),
+            select: Postgres.quote("camelcol").unwrap(),
+            data_type: DataType::Utf8,
+        },
+    );
+    let builder = SelectBuilder {
+        dialect: &Postgres,
+        from: "t".into(),
+        columns: &cols,
+    };
+    // An exact name still wins; a name matching two columns only by case is refused.
+    assert!(builder.build(&["id"], &eq("camelcol"), &[]).is_ok());
+    assert_eq!(
+        builder.build(&["id"], &eq("CAMELCOL"), &[]).unwrap_err(),
+        SqlError::AmbiguousColumn("CAMELCOL".into())
+    );
+}
