@@ -13,6 +13,19 @@ use crate::secrets::SecretCache;
 
 use super::SourceError;
 
+/// A read that failed may have left its connection inside a transaction, a COPY or a
+/// half-read result: it is closed instead of going back to the pool, so the next read never
+/// meets "current transaction is aborted" (upstream #3495).
+pub fn discard_on_error<DB: Database, T, E>(
+    conn: &mut PoolConnection<DB>,
+    result: Result<T, E>,
+) -> Result<T, E> {
+    if result.is_err() {
+        conn.close_on_drop();
+    }
+    result
+}
+
 pub struct Connect {
     pub url: JdbcUrl,
     pub secret: Option<String>,

@@ -18,7 +18,7 @@ use sqlx::{AssertSqlSafe, Column as _, ConnectOptions, Row, TypeInfo};
 use crate::config::TlsMode;
 use crate::protocol::{Constraints, Scalar, TableName};
 use crate::source::builder::{BatchBuilder, ColumnBuilder};
-use crate::source::connect::RotatingPool;
+use crate::source::connect::{discard_on_error, RotatingPool};
 use crate::sql::select::RangePredicate;
 use crate::sql::{Column, Dialect, MySql, Query, SelectBuilder};
 
@@ -204,12 +204,7 @@ impl MySqlSource {
             Ok(())
         }
         .await;
-        if result.is_err() {
-            // Possibly inside a transaction or a half-read result: never hand this
-            // connection to the next read (upstream #3495).
-            conn.close_on_drop();
-        }
-        result
+        discard_on_error(&mut conn, result)
     }
 
     async fn primary_key_range(

@@ -17,7 +17,7 @@ use sqlx::{AssertSqlSafe, ConnectOptions, Row};
 use crate::config::TlsMode;
 use crate::protocol::{format_decimal, Constraints, Scalar, TableName};
 use crate::source::builder::BatchBuilder;
-use crate::source::connect::RotatingPool;
+use crate::source::connect::{discard_on_error, RotatingPool};
 use crate::sql::{Column, Dialect, Postgres, PostgresCopy, Query, SelectBuilder};
 
 pub use copy::numeric_to_i128;
@@ -198,12 +198,7 @@ impl PostgresSource {
             Ok(())
         }
         .await;
-        if result.is_err() {
-            // Inside a transaction or a COPY: never hand this connection to the next read
-            // (upstream #3495: "current transaction is aborted" on the next query).
-            conn.close_on_drop();
-        }
-        result
+        discard_on_error(&mut conn, result)
     }
 
     /// Columns of a passthrough query, from a temporary view in a rolled-back transaction
