@@ -22,6 +22,7 @@ use crate::protocol::{
     RemoteReadRecordsResponse, Request, Response, SerDeVersion, Split, StandardFunction, TableName,
     CONNECTOR_EXCEPTION, SDK_CAPABILITIES, UNLIMITED_PAGE_SIZE,
 };
+use crate::rds_auth::RdsTokens;
 use crate::secrets::{SecretCache, SecretsManager};
 use crate::source::mysql::MySqlSource;
 use crate::source::postgres::PostgresSource;
@@ -61,6 +62,7 @@ pub struct Connector {
     config: Result<Config, ConfigError>,
     aws: OnceCell<aws_config::SdkConfig>,
     secrets: OnceCell<Arc<SecretCache>>,
+    rds_tokens: OnceCell<Arc<RdsTokens>>,
     sources: Mutex<HashMap<String, Arc<dyn Source>>>,
     tables: Mutex<TableCache>,
 }
@@ -83,6 +85,7 @@ impl Connector {
             config,
             aws: OnceCell::new(),
             secrets: OnceCell::new(),
+            rds_tokens: OnceCell::new(),
             sources: Mutex::new(HashMap::new()),
             tables: Mutex::new(HashMap::new()),
         }
@@ -130,6 +133,14 @@ impl Connector {
             .clone())
     }
 
+    async fn rds_tokens(&self) -> Arc<RdsTokens> {
+        let aws = self.aws().await.clone();
+        self.rds_tokens
+            .get_or_init(|| async move { Arc::new(RdsTokens::new(aws)) })
+            .await
+            .clone()
+    }
+
     /// The source serving `catalog`, created on first use.
     pub async fn source(&self, catalog: &str) -> Result<(Arc<dyn Source>, Engine), HandlerError> {
         let config = self.config()?;
@@ -145,6 +156,10 @@ impl Connector {
                     url: url.clone(),
                     secret: connection.secret.clone(),
                     secrets: self.secrets().await?,
+                    iam: match connection.iam_auth {
+                        true => Some(self.rds_tokens().await),
+                        false => None,
+                    },
                 };
                 match url.engine {
                     Engine::Postgres => Arc::new(PostgresSource::new(connect, config.default_scale)),

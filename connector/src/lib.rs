@@ -6,6 +6,7 @@ pub mod config;
 pub mod engine;
 pub mod handler;
 pub mod protocol;
+pub mod rds_auth;
 pub mod secrets;
 pub mod source;
 pub mod spill;

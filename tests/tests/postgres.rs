@@ -1364,3 +1364,35 @@ async fn views_keep_array_types_and_citext_compares_exactly() {
     let exact = read(&c, "viewarr", "v", &["id"], &eq).await.unwrap();
     assert_eq!(ids(&exact.batch, "id"), [2], "Athena's = is case-sensitive");
 }
+
+/// `iamAuth=true&user=…` (upstream #721): the connector logs in as that user with an RDS IAM
+/// token made from its AWS credentials. This PostgreSQL is not RDS, so it rejects the token:
+/// the error names the user and the database's answer, and never shows the token.
+/// (The token itself is checked against the AWS SDK's in `rds_auth::tests`.)
+#[tokio::test]
+async fn iam_auth_logs_in_with_a_token_and_a_rejection_shows_no_token() {
+    let pg = postgres().await;
+    pg.execute("DO $$ BEGIN IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'iam_reader') THEN CREATE ROLE iam_reader LOGIN PASSWORD 'not-a-token' IN ROLE athena_password_auth; END IF; END $$;")
+        .await
+        .unwrap();
+    let hostport = postgres_url().split_once('@').unwrap().1.to_owned();
+    let conn = format!("postgres://jdbc:postgresql://{hostport}?iamAuth=true&user=iam_reader");
+    let c = client(connector(&[("default", conn.as_str())]).await, "pg").await;
+    let err = c.list_schemas().await.err().unwrap().to_string();
+    assert!(
+        err.contains("the database rejected the credentials of user \"iam_reader\""),
+        "{err}"
+    );
+    assert!(
+        !err.contains("X-Amz") && !err.contains("Action=connect"),
+        "the token reached an error: {err}"
+    );
+    // Combined with a secret, the configuration is refused before any login.
+    let both = format!("postgres://jdbc:postgresql://{hostport}?iamAuth=true&${{db/x}}");
+    let c = client(connector(&[("default", both.as_str())]).await, "pg").await;
+    let err = c.list_schemas().await.err().unwrap().to_string();
+    assert!(
+        err.contains("iamAuth=true cannot be combined with a ${secret}: the token is the password"),
+        "{err}"
+    );
+}

@@ -87,6 +87,10 @@ fn the_connector_template_sets_what_the_connector_reads() {
         );
     }
     assert!(text.contains("Handler: bootstrap") && text.contains("Runtime: provided.al2023"));
+    // RDS IAM authentication (iamAuth=true): rds-db:connect for exactly the named user.
+    assert!(text.contains(
+        "Action: rds-db:connect\n                  Resource: !Sub arn:${AWS::Partition}:rds-db:${AWS::Region}:${AWS::AccountId}:dbuser:${IamAuthDbUser}\n"
+    ));
     // Subnets without a NAT (upstream #134, #125, #406, #1337): optional endpoints for every
     // service the connector calls.
     for (service, condition) in [

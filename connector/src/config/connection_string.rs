@@ -12,6 +12,8 @@ pub struct ConnectionString {
     pub target: Target,
     /// The Secrets Manager secret whose `username`/`password` are the credentials.
     pub secret: Option<String>,
+    /// `iamAuth=true`: log in as the URL's `user` with an RDS IAM token ([`crate::rds_auth`]).
+    pub iam_auth: bool,
     /// The original text with passwords redacted, for messages.
     shown: String,
 }
@@ -30,6 +32,8 @@ pub enum ConnectionStringError {
     Engine { engine: String },
     #[error("connection string for {prefix} holds a {url} URL")]
     EngineMismatch { prefix: String, url: Engine },
+    #[error("iamAuth=true {0}")]
+    IamAuth(&'static str),
     #[error(transparent)]
     Url(#[from] UrlError),
 }
@@ -50,6 +54,7 @@ impl ConnectionString {
             return Ok(ConnectionString {
                 target: Target::Sqlite(PathBuf::from(rest)),
                 secret: None,
+                iam_auth: false,
                 shown,
             });
         }
@@ -72,9 +77,44 @@ impl ConnectionString {
                 url: url.engine,
             });
         }
+        let iam_auth = match url
+            .params
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case("iamAuth"))
+            .map(|(_, v)| v.to_ascii_lowercase())
+            .as_deref()
+        {
+            None | Some("false") => false,
+            Some("true") => true,
+            Some(_) => {
+                return Err(ConnectionStringError::IamAuth(
+                    "is the only other value of iamAuth (false is the default)",
+                ))
+            }
+        };
+        if iam_auth {
+            let e = ConnectionStringError::IamAuth;
+            if !matches!(url.engine, Engine::Postgres | Engine::MySql) {
+                return Err(e("is for PostgreSQL and MySQL/MariaDB on RDS or Aurora"));
+            }
+            if secret.is_some() {
+                return Err(e(
+                    "cannot be combined with a ${secret}: the token is the password",
+                ));
+            }
+            if url.password.is_some() {
+                return Err(e(
+                    "cannot be combined with a password: the token is the password",
+                ));
+            }
+            if url.user.as_deref().unwrap_or_default().is_empty() {
+                return Err(e("needs user=<database user> (a user granted rds_iam)"));
+            }
+        }
         Ok(ConnectionString {
             target: Target::Server(url),
             secret,
+            iam_auth,
             shown,
         })
     }
@@ -225,5 +265,51 @@ mod tests {
             "postgres://jdbc:postgresql://h/db?user=u&password=***"
         );
         assert!(!format!("{c:?}").contains("hunter2"));
+    }
+
+    /// RDS IAM auth (upstream #721), in upstream PR #3570's form.
+    #[test]
+    fn iam_auth_takes_a_user_and_nothing_else_as_credentials() {
+        for text in [
+            "postgres://jdbc:postgresql://pg.c2r.us-east-1.rds.amazonaws.com:5432/db?iamAuth=true&user=reader",
+            "mysql://jdbc:mysql://my.c2r.us-east-1.rds.amazonaws.com:3306/db?user=reader&IAMAUTH=TRUE&useSSL=true",
+        ] {
+            let c = ConnectionString::parse(text).unwrap();
+            assert!(c.iam_auth, "{text}");
+            assert_eq!(c.secret, None);
+        }
+        assert!(
+            !ConnectionString::parse("postgres://jdbc:postgresql://h/db?iamAuth=false&${s}")
+                .unwrap()
+                .iam_auth
+        );
+        for (text, why) in [
+            (
+                "postgres://jdbc:postgresql://h/db?iamAuth=true&${s}",
+                "cannot be combined with a ${secret}: the token is the password",
+            ),
+            (
+                "postgres://jdbc:postgresql://h/db?iamAuth=true&user=u&password=p",
+                "cannot be combined with a password: the token is the password",
+            ),
+            (
+                "postgres://jdbc:postgresql://h/db?iamAuth=true",
+                "needs user=<database user> (a user granted rds_iam)",
+            ),
+            (
+                "postgres://jdbc:postgresql://h/db?iamAuth=yes&user=u",
+                "is the only other value of iamAuth (false is the default)",
+            ),
+            (
+                "sqlserver://jdbc:sqlserver://h;databaseName=d;iamAuth=true;user=u",
+                "is for PostgreSQL and MySQL/MariaDB on RDS or Aurora",
+            ),
+        ] {
+            assert_eq!(
+                ConnectionString::parse(text).unwrap_err().to_string(),
+                format!("iamAuth=true {why}"),
+                "{text}"
+            );
+        }
     }
 }

@@ -9,6 +9,7 @@ use sqlx::{Connection, Database, Pool};
 use tokio::sync::Mutex;
 
 use crate::config::{JdbcUrl, Password};
+use crate::rds_auth::RdsTokens;
 use crate::secrets::SecretCache;
 
 use super::SourceError;
@@ -30,6 +31,8 @@ pub struct Connect {
     pub url: JdbcUrl,
     pub secret: Option<String>,
     pub secrets: Arc<SecretCache>,
+    /// `iamAuth=true`: RDS IAM tokens as passwords for the URL's user.
+    pub iam: Option<Arc<RdsTokens>>,
 }
 
 impl Connect {
@@ -48,8 +51,20 @@ impl Connect {
         )
     }
 
-    /// The user and password to log in with: the secret's, else the URL's.
+    /// The user and password to log in with: an IAM token for the URL's user, the
+    /// secret's, else the URL's.
     pub async fn credentials(&self) -> Result<(String, Option<Password>), SourceError> {
+        if let Some(tokens) = &self.iam {
+            let user = self.url.user.clone().unwrap_or_default();
+            let token = tokens
+                .token(&self.url.host, self.url.port_or_default(), &user)
+                .await
+                .map_err(|e| SourceError::Connect {
+                    target: self.target(),
+                    message: e.to_string(),
+                })?;
+            return Ok((user, Some(token)));
+        }
         match &self.secret {
             Some(name) => {
                 let c = self.secrets.credentials(name).await?;
@@ -62,10 +77,14 @@ impl Connect {
         }
     }
 
-    /// After a rejected login: the next attempt fetches the secret again.
+    /// After a rejected login: the next attempt fetches the secret (or makes a token) again.
     pub fn invalidate(&self) {
         if let Some(name) = &self.secret {
             self.secrets.invalidate(name);
+        }
+        if let Some(tokens) = &self.iam {
+            let user = self.url.user.as_deref().unwrap_or_default();
+            tokens.invalidate(&self.url.host, self.url.port_or_default(), user);
         }
     }
 
@@ -89,10 +108,19 @@ impl Connect {
     }
 }
 
-/// A pool created on first use with the credentials of [`Connect`]. A rejected login drops
-/// it, fetches the secret again and retries once, so a rotated password needs no restart.
+/// A pool created on first use with the credentials of [`Connect`], and made anew when they
+/// change (a rotated secret once its cache expires, the next IAM token): existing
+/// connections finish their work. A rejected login drops it, fetches the credentials again
+/// and retries once, so a rotated password needs no restart.
 pub struct RotatingPool<DB: Database> {
-    slot: Mutex<Option<Pool<DB>>>,
+    slot: Mutex<Option<LivePool<DB>>>,
+}
+
+/// The pool and the user and password its connections log in with.
+struct LivePool<DB: Database> {
+    pool: Pool<DB>,
+    user: String,
+    password: Option<Password>,
 }
 
 impl<DB: Database> Default for RotatingPool<DB> {
@@ -115,15 +143,21 @@ impl<DB: Database> RotatingPool<DB> {
             let pool = {
                 let mut slot = self.slot.lock().await;
                 match slot.as_ref() {
-                    Some(p) => p.clone(),
-                    None => {
+                    Some(live) if live.user == user && live.password == password => {
+                        live.pool.clone()
+                    }
+                    _ => {
                         let p = PoolOptions::<DB>::new()
                             .max_connections(8)
                             .min_connections(0)
                             .acquire_timeout(Duration::from_secs(30))
                             .idle_timeout(Duration::from_secs(300))
                             .connect_lazy_with(options(&user, password.as_ref()));
-                        *slot = Some(p.clone());
+                        *slot = Some(LivePool {
+                            pool: p.clone(),
+                            user: user.clone(),
+                            password: password.clone(),
+                        });
                         p
                     }
                 }
