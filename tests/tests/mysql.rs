@@ -680,3 +680,27 @@ async fn upper_case_keys_split_and_tiny_tables_are_one_split() {
         .unwrap();
     assert_eq!((empty.splits, empty.batch.num_rows()), (1, 0));
 }
+
+/// `iamAuth=true` on MySQL: the token would go through the cleartext plugin, so TLS is
+/// required; this MariaDB has none, and the connector refuses to log in rather than send
+/// the token in the clear (the error shows no token).
+#[tokio::test]
+async fn iam_auth_never_sends_a_token_without_tls() {
+    let rest = mysql_url()
+        .split_once('@')
+        .unwrap()
+        .1
+        .rsplit_once('/')
+        .unwrap()
+        .0
+        .to_owned();
+    let conn = format!("mysql://jdbc:mysql://{rest}/athena_test?iamAuth=true&user=iam_reader");
+    let c = client(connector(&[("default", conn.as_str())]).await, "my").await;
+    let err = c.list_schemas().await.err().unwrap().to_string();
+    assert!(err.contains("cannot connect to"), "{err}");
+    assert!(err.to_ascii_lowercase().contains("tls"), "{err}");
+    assert!(
+        !err.contains("X-Amz") && !err.contains("Action=connect"),
+        "{err}"
+    );
+}

@@ -4,7 +4,7 @@
 use std::fmt;
 use std::path::PathBuf;
 
-use super::jdbc_url::{redact, Engine, JdbcUrl, UrlError};
+use super::jdbc_url::{redact, Engine, JdbcUrl, TlsMode, UrlError};
 
 /// Where a catalog's data lives and how to authenticate.
 #[derive(Clone, PartialEq)]
@@ -70,7 +70,7 @@ impl ConnectionString {
             }
         };
         let secret = secret_reference(rest);
-        let url = JdbcUrl::parse(&strip_secret_references(rest))?;
+        let mut url = JdbcUrl::parse(&strip_secret_references(rest))?;
         if url.engine != expected {
             return Err(ConnectionStringError::EngineMismatch {
                 prefix,
@@ -109,6 +109,14 @@ impl ConnectionString {
             }
             if url.user.as_deref().unwrap_or_default().is_empty() {
                 return Err(e("needs user=<database user> (a user granted rds_iam)"));
+            }
+            // The token travels as the password: never without TLS.
+            match url.tls {
+                TlsMode::Disable => {
+                    return Err(e("needs TLS: the token is sent as the password (drop sslmode=disable / useSSL=false)"))
+                }
+                TlsMode::Prefer => url.tls = TlsMode::Require,
+                _ => {}
             }
         }
         Ok(ConnectionString {
@@ -277,6 +285,13 @@ mod tests {
             let c = ConnectionString::parse(text).unwrap();
             assert!(c.iam_auth, "{text}");
             assert_eq!(c.secret, None);
+            let Target::Server(u) = &c.target else {
+                panic!()
+            };
+            assert!(
+                matches!(u.tls, TlsMode::Require),
+                "TLS is required where it was only preferred: {text}"
+            );
         }
         assert!(
             !ConnectionString::parse("postgres://jdbc:postgresql://h/db?iamAuth=false&${s}")
@@ -299,6 +314,10 @@ mod tests {
             (
                 "postgres://jdbc:postgresql://h/db?iamAuth=yes&user=u",
                 "is the only other value of iamAuth (false is the default)",
+            ),
+            (
+                "mysql://jdbc:mysql://h/db?iamAuth=true&user=u&useSSL=false",
+                "needs TLS: the token is sent as the password (drop sslmode=disable / useSSL=false)",
             ),
             (
                 "sqlserver://jdbc:sqlserver://h;databaseName=d;iamAuth=true;user=u",

@@ -132,6 +132,8 @@ impl MySqlSource {
                 TlsMode::VerifyCa => MySqlSslMode::VerifyCa,
                 TlsMode::VerifyFull => MySqlSslMode::VerifyIdentity,
             })
+            // RDS takes IAM tokens through the cleartext plugin (TLS is then required).
+            .enable_cleartext_plugin(self.connect.iam.is_some())
             .disable_statement_logging();
         if let Some(p) = &password {
             options = options.password(p.expose());
