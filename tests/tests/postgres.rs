@@ -1,5 +1,7 @@
 //! The connector over a real PostgreSQL, through the JSON protocol.
 
+use std::sync::Arc;
+
 use arrow::datatypes::{DataType, Field};
 use athena_connector::protocol::{Constraints, Range, Scalar, ValueSet};
 use integration_tests::check::{column_text, ids, same_value};
@@ -1394,5 +1396,70 @@ async fn iam_auth_logs_in_with_a_token_and_a_rejection_shows_no_token() {
     assert!(
         err.contains("iamAuth=true cannot be combined with a ${secret}: the token is the password"),
         "{err}"
+    );
+}
+
+/// A schema with more tables than a page (apache/superset#22487: more than 50 tables timed
+/// out in listing; upstream #287: a metadata refresh cost thousands of invocations): 120
+/// tables come back sorted and complete in exactly 3 ListTables calls of 50, or 1 call
+/// unpaged (page size -1, as Athena sends when it wants everything).
+#[tokio::test]
+async fn many_tables_list_in_few_calls() {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    struct Counting {
+        inner: athena_connector::client::InProcess,
+        calls: AtomicUsize,
+    }
+    #[async_trait::async_trait]
+    impl athena_connector::client::Transport for Counting {
+        async fn call(
+            &self,
+            request: Vec<u8>,
+        ) -> Result<Vec<u8>, athena_connector::protocol::FunctionError> {
+            if String::from_utf8_lossy(&request).contains("ListTablesRequest") {
+                self.calls.fetch_add(1, Ordering::SeqCst);
+            }
+            self.inner.call(request).await
+        }
+    }
+    let pg = postgres().await;
+    schema(&pg, "many").await;
+    let create: String = (0..120)
+        .map(|i| format!("CREATE TABLE many.t{i:03} (id int);"))
+        .collect();
+    pg.execute(AssertSqlSafe(create)).await.unwrap();
+    let d = pg_default();
+    let transport = Arc::new(Counting {
+        inner: athena_connector::client::InProcess(connector(&[("default", d.as_str())]).await),
+        calls: AtomicUsize::new(0),
+    });
+    let c = athena_connector::client::Client::new(transport.clone(), "pg");
+    let want: Vec<String> = (0..120).map(|i| format!("t{i:03}")).collect();
+    for (page, calls) in [(50, 3), (-1, 1)] {
+        transport.calls.store(0, Ordering::SeqCst);
+        let tables = c.list_tables("many", page).await.unwrap();
+        let names: Vec<String> = tables.iter().map(|t| t.table_name.clone()).collect();
+        assert_eq!(names, want, "page size {page}");
+        assert_eq!(
+            transport.calls.load(Ordering::SeqCst),
+            calls,
+            "page size {page}"
+        );
+    }
+}
+
+/// Ping and start-up do no database work (upstream #334, a several-second fixed overhead):
+/// with the database unreachable, Ping still answers; the first request that needs the
+/// database says which one it could not reach.
+#[tokio::test]
+async fn ping_needs_no_database() {
+    let unreachable = "postgres://jdbc:postgresql://127.0.0.1:1/db?user=u&password=p";
+    let mut c = client(connector(&[("default", unreachable)]).await, "pg").await; // pings
+    assert_eq!(c.ping().await.unwrap(), 5);
+    let err = c.list_schemas().await.err().unwrap().to_string();
+    assert!(err.contains("cannot connect to 127.0.0.1:1/db"), "{err}");
+    assert!(
+        err.contains("Connection refused"),
+        "the reason, not a timeout: {err}"
     );
 }

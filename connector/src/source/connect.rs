@@ -5,7 +5,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use sqlx::pool::{PoolConnection, PoolOptions};
-use sqlx::{Connection, Database, Pool};
+use sqlx::{ConnectOptions, Connection, Database, Pool};
 use tokio::sync::Mutex;
 
 use crate::config::{JdbcUrl, Password};
@@ -108,6 +108,12 @@ impl Connect {
     }
 }
 
+/// How long a read waits for one of the pool's connections to come free.
+const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(60);
+/// How long the first connection of a pool may take (the drivers' usual connect timeout):
+/// the pool would retry a refused connection until `ACQUIRE_TIMEOUT`.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+
 /// A pool created on first use with the credentials of [`Connect`], and made anew when they
 /// change (a rotated secret once its cache expires, the next IAM token): existing
 /// connections finish their work. A rejected login drops it, fetches the credentials again
@@ -150,7 +156,7 @@ impl<DB: Database> RotatingPool<DB> {
                         let p = PoolOptions::<DB>::new()
                             .max_connections(8)
                             .min_connections(0)
-                            .acquire_timeout(Duration::from_secs(30))
+                            .acquire_timeout(ACQUIRE_TIMEOUT)
                             .idle_timeout(Duration::from_secs(300))
                             .connect_lazy_with(options(&user, password.as_ref()));
                         *slot = Some(LivePool {
@@ -162,13 +168,32 @@ impl<DB: Database> RotatingPool<DB> {
                     }
                 }
             };
-            match pool.acquire().await {
+            let acquired = if pool.size() == 0 {
+                tokio::time::timeout(CONNECT_TIMEOUT, pool.acquire())
+                    .await
+                    .unwrap_or(Err(sqlx::Error::PoolTimedOut))
+            } else {
+                pool.acquire().await
+            };
+            match acquired {
                 Ok(c) => return Ok(c),
                 Err(e) if attempt == 0 && is_auth_error(&e) => {
                     tracing::warn!(target = %connect.target(), "login rejected; fetching the secret again");
                     connect.invalidate();
                     self.slot.lock().await.take();
                     pool.close().await;
+                }
+                // The pool retries a refused connection until its timeout and then only
+                // says it timed out: one direct attempt tells why (refused, unknown host).
+                Err(sqlx::Error::PoolTimedOut) if pool.size() == 0 => {
+                    let why = match options(&user, password.as_ref()).connect().await {
+                        Ok(c) => {
+                            let _ = c.close().await;
+                            sqlx::Error::PoolTimedOut
+                        }
+                        Err(e) => e,
+                    };
+                    return Err(connect.connect_error(&user, why));
                 }
                 Err(e) => return Err(connect.connect_error(&user, e)),
             }
