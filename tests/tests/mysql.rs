@@ -670,6 +670,29 @@ async fn upper_case_keys_split_and_tiny_tables_are_one_split() {
         .unwrap();
     assert!(big.splits >= 4, "{} splits", big.splits);
     assert_eq!(ids(&big.batch, "ID"), (1..=20000).collect::<Vec<_>>());
+    // A composite key splits by its leading column (TPC-H lineitem's shape).
+    my.execute("CREATE TABLE KeyCase.Lines (OrderKey INT, LineNumber INT, Pad VARCHAR(255), PRIMARY KEY (OrderKey, LineNumber)); INSERT INTO KeyCase.Lines SELECT seq DIV 4, seq MOD 4, REPEAT('x', 200) FROM seq_0_to_19999; ANALYZE TABLE KeyCase.Lines")
+        .await
+        .unwrap();
+    let lines = read(
+        &c,
+        "KeyCase",
+        "Lines",
+        &["OrderKey", "LineNumber"],
+        &Constraints::default(),
+    )
+    .await
+    .unwrap();
+    assert!(lines.splits >= 4, "{} splits", lines.splits);
+    let int = |v: Option<String>| v.unwrap().parse::<i64>().unwrap();
+    let mut keys: Vec<(i64, i64)> = column_text(&lines.batch, "OrderKey")
+        .into_iter()
+        .map(int)
+        .zip(column_text(&lines.batch, "LineNumber").into_iter().map(int))
+        .collect();
+    keys.sort();
+    let want: Vec<(i64, i64)> = (0..20000).map(|i| (i / 4, i % 4)).collect();
+    assert_eq!(keys, want, "every row once");
     let c = my_client("KeyCase", &[("split_target_bytes", "1")]).await;
     let one = read(&c, "KeyCase", "One", &["ID"], &Constraints::default())
         .await

@@ -222,14 +222,16 @@ impl MySqlSource {
         .bind(&table.name.table_name)
         .fetch_all(&mut **conn)
         .await?;
-        Ok(match keys.as_slice() {
-            [one]
+        // The key's first column (alone, or leading a composite key): ranges of it are
+        // ranges of the clustered index.
+        Ok(match keys.first() {
+            Some(first)
                 if matches!(
-                    table.columns.get(one).map(|c| &c.data_type),
+                    table.columns.get(first).map(|c| &c.data_type),
                     Some(DataType::Int8 | DataType::Int16 | DataType::Int32 | DataType::Int64)
                 ) =>
             {
-                Some(one.clone())
+                Some(first.clone())
             }
             _ => None,
         })
