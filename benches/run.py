@@ -18,10 +18,13 @@ import time
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 PY = sys.executable
 BENCH = os.path.join(ROOT, "target", "release", "read-bench")
-PG = "postgresql://athena:athena@127.0.0.1:5432/athena_test"
+# Every reader over plaintext loopback (connectorx's default): the connector and psql
+# would otherwise negotiate TLS, whose cost falls on the 2 cores the server shares.
+PG = "postgresql://athena:athena@127.0.0.1:5432/athena_test?sslmode=disable"
 MY = "mysql://athena:athena@127.0.0.1:3306/bench"
-PG_CONN = "postgres://jdbc:postgresql://127.0.0.1:5432/athena_test?user=athena&password=athena"
-MY_CONN = "mysql://jdbc:mysql://127.0.0.1:3306/bench?user=athena&password=athena"
+PG_CONN = ("postgres://jdbc:postgresql://127.0.0.1:5432/athena_test"
+           "?user=athena&password=athena&sslmode=disable")
+MY_CONN = "mysql://jdbc:mysql://127.0.0.1:3306/bench?user=athena&password=athena&useSSL=false"
 
 
 def cx(url, table, n):
