@@ -24,7 +24,7 @@ pub enum SpillEncryption {
     Kms { key_id: String },
 }
 
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Clone, PartialEq)]
 pub struct SpillConfig {
     pub bucket: Option<String>,
     pub prefix: String,
@@ -34,6 +34,24 @@ pub struct SpillConfig {
     /// `spill_put_request_headers`: a JSON object of HTTP headers added to every spill
     /// PutObject (e.g. `{"x-amz-server-side-encryption": "aws:kms"}`).
     pub put_request_headers: Vec<(String, String)>,
+}
+
+/// Header values are left out: one may carry a key (SSE-C).
+impl std::fmt::Debug for SpillConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let headers: Vec<&str> = self
+            .put_request_headers
+            .iter()
+            .map(|(name, _)| name.as_str())
+            .collect();
+        f.debug_struct("SpillConfig")
+            .field("bucket", &self.bucket)
+            .field("prefix", &self.prefix)
+            .field("encryption", &self.encryption)
+            .field("max_block_size", &self.max_block_size)
+            .field("put_request_headers", &headers)
+            .finish()
+    }
 }
 
 /// Everything the connector reads from its environment.
@@ -324,6 +342,20 @@ mod tests {
             );
             assert!(!err.contains("sec"), "values never shown: {err}");
         }
+        let with_key = config(&[
+            ("default", "sqlite://d"),
+            (
+                "spill_put_request_headers",
+                r#"{"x-amz-server-side-encryption-customer-key": "c2VjcmV0LWtleQ=="}"#,
+            ),
+        ])
+        .unwrap();
+        let shown = format!("{with_key:?}");
+        assert!(
+            shown.contains("x-amz-server-side-encryption-customer-key")
+                && !shown.contains("c2VjcmV0LWtleQ=="),
+            "{shown}"
+        );
     }
 
     #[test]
