@@ -52,12 +52,21 @@ impl CopyDecoder {
         out: &mut BatchBuilder,
         flush: &mut dyn FnMut(&mut BatchBuilder) -> Result<(), String>,
     ) -> Result<(), String> {
-        let mut data = std::mem::take(&mut self.pending);
-        data.extend_from_slice(chunk);
+        // PostgreSQL sends about one row per chunk: decode it in place, and copy only when a
+        // row spans chunks.
+        let joined;
+        let data: &[u8] = if self.pending.is_empty() {
+            chunk
+        } else {
+            let mut d = std::mem::take(&mut self.pending);
+            d.extend_from_slice(chunk);
+            joined = d;
+            &joined
+        };
         let mut at = 0;
         if !self.header_done {
             if data.len() < SIGNATURE.len() + 8 {
-                self.pending = data;
+                self.pending = data.to_vec();
                 return Ok(());
             }
             if &data[..SIGNATURE.len()] != SIGNATURE {
@@ -66,7 +75,7 @@ impl CopyDecoder {
             let ext = be_i32(&data[SIGNATURE.len() + 4..]) as usize;
             at = SIGNATURE.len() + 8 + ext;
             if data.len() < at {
-                self.pending = data;
+                self.pending = data.to_vec();
                 return Ok(());
             }
             self.header_done = true;
@@ -78,7 +87,7 @@ impl CopyDecoder {
                 at += 2;
                 break;
             }
-            let Some(end) = tuple_end(&data, at + 2, fields)? else {
+            let Some(end) = tuple_end(data, at + 2, fields)? else {
                 break;
             };
             self.decode_tuple(&data[at + 2..end], fields, out)?;
@@ -88,7 +97,7 @@ impl CopyDecoder {
             }
             at = end;
         }
-        self.pending = data.split_off(at);
+        self.pending = data[at..].to_vec();
         Ok(())
     }
 
@@ -260,6 +269,17 @@ fn decode_array(element: &Decode, v: &[u8], builder: &mut ColumnBuilder) -> Resu
 
 /// A `numeric` in binary form (base-10000 digits) as an unscaled value at `scale`,
 /// rounding half away from zero; an error if it does not fit `precision` digits.
+/// 10^0 ..= 10^38, the powers a decimal128 can hold (a lookup on the hot path).
+const POW10: [i128; 39] = {
+    let mut t = [1i128; 39];
+    let mut i = 1;
+    while i < 39 {
+        t[i] = t[i - 1] * 10;
+        i += 1;
+    }
+    t
+};
+
 pub fn numeric_to_i128(v: &[u8], precision: u8, scale: i8) -> Result<i128, String> {
     if v.len() < 8 {
         return Err("truncated numeric".into());
@@ -285,15 +305,16 @@ pub fn numeric_to_i128(v: &[u8], precision: u8, scale: i8) -> Result<i128, Strin
         let d = i128::from(be_i16(&v[8 + 2 * i as usize..]));
         let exp = 4 * (weight - i) + i32::from(scale);
         if exp >= 0 {
-            let f = 10i128.checked_pow(exp as u32).ok_or_else(overflow)?;
+            let f = *POW10.get(exp as usize).ok_or_else(overflow)?;
             unscaled = d
                 .checked_mul(f)
                 .and_then(|x| unscaled.checked_add(x))
                 .ok_or_else(overflow)?;
         } else if rounding.is_none() {
             // The first group reaching below the scale decides HALF_UP rounding.
-            match 10i128
-                .checked_pow((-exp) as u32)
+            match POW10
+                .get((-exp) as usize)
+                .copied()
                 .filter(|div| *div <= 10_000)
             {
                 Some(div) => {
@@ -310,7 +331,7 @@ pub fn numeric_to_i128(v: &[u8], precision: u8, scale: i8) -> Result<i128, Strin
     if sign == 0x4000 {
         unscaled = -unscaled;
     }
-    if unscaled.unsigned_abs() >= 10u128.pow(u32::from(precision)) {
+    if unscaled.unsigned_abs() >= POW10[usize::from(precision.min(38))].unsigned_abs() {
         return Err(overflow());
     }
     Ok(unscaled)
