@@ -29,14 +29,16 @@ pub struct Settings {
     pub tracking_role_arn: Option<String>,
 }
 
+/// Environment variable `key`, or `default` when it is unset or blank.
+pub(crate) fn var(key: &str, default: &str) -> String {
+    std::env::var(key)
+        .ok()
+        .filter(|v| !v.trim().is_empty())
+        .unwrap_or_else(|| default.to_owned())
+}
+
 impl Settings {
     pub fn from_env() -> Settings {
-        let var = |k: &str, d: &str| {
-            std::env::var(k)
-                .ok()
-                .filter(|v| !v.is_empty())
-                .unwrap_or_else(|| d.to_owned())
-        };
         Settings {
             users_table: var("USERS_TABLE", "athena_fed_database_users"),
             subscriptions_table: var("SUBSCRIPTIONS_TABLE", "athena_fed_asset_subscriptions"),

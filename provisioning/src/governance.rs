@@ -92,12 +92,7 @@ fn list(v: &str) -> Vec<String> {
 
 impl Routing {
     pub fn from_env() -> Routing {
-        let var = |k: &str, d: &str| {
-            std::env::var(k)
-                .ok()
-                .filter(|v| !v.trim().is_empty())
-                .unwrap_or_else(|| d.to_owned())
-        };
+        use crate::context::var;
         Routing {
             allowed_blueprints: list(&var("ALLOWED_BLUEPRINTS", "DefaultDataLake")),
             producer_accounts: list(&var("PRODUCER_ACCOUNT_IDS", "")),

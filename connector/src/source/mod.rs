@@ -51,16 +51,11 @@ impl TableInfo {
 
     /// The real name of a column Athena names (it lower-cases names).
     pub fn resolve_column(&self, name: &str) -> Result<&Column, SourceError> {
-        if let Some(c) = self.columns.get(name) {
-            return Ok(c);
-        }
-        let found: Vec<&Column> = self
-            .columns
-            .values()
-            .filter(|c| c.name.eq_ignore_ascii_case(name))
-            .collect();
+        let found = match crate::sql::select::find_column(&self.columns, name) {
+            Ok(c) => return Ok(c),
+            Err(found) => found,
+        };
         match found.as_slice() {
-            [one] => Ok(one),
             [] => Err(SourceError::NotFound {
                 kind: "column",
                 name: format!("{name} in {}", self.name),

@@ -19,6 +19,25 @@ pub struct Column {
     pub data_type: DataType,
 }
 
+/// The column `name` names: exactly, else its one case-insensitive match (Athena lower-cases
+/// names). `Err` holds every case-insensitive match: none, or several (ambiguous).
+pub fn find_column<'a>(
+    columns: &'a IndexMap<String, Column>,
+    name: &str,
+) -> Result<&'a Column, Vec<&'a Column>> {
+    if let Some(c) = columns.get(name) {
+        return Ok(c);
+    }
+    let found: Vec<&Column> = columns
+        .values()
+        .filter(|c| c.name.eq_ignore_ascii_case(name))
+        .collect();
+    match found.as_slice() {
+        [one] => Ok(one),
+        _ => Err(found),
+    }
+}
+
 /// A statement and its parameters, in placeholder order.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Query {
@@ -61,18 +80,10 @@ impl SelectBuilder<'_> {
     /// A column a constraint names: exactly, else its one case-insensitive match (Athena
     /// may send lower-cased names, as it does for projections).
     fn column(&self, name: &str) -> Result<&Column, SqlError> {
-        if let Some(c) = self.columns.get(name) {
-            return Ok(c);
-        }
-        let mut found = self
-            .columns
-            .values()
-            .filter(|c| c.name.eq_ignore_ascii_case(name));
-        match (found.next(), found.next()) {
-            (Some(c), None) => Ok(c),
-            (Some(_), Some(_)) => Err(SqlError::AmbiguousColumn(name.to_owned())),
-            (None, _) => Err(SqlError::UnknownColumn(name.to_owned())),
-        }
+        find_column(self.columns, name).map_err(|found| match found.as_slice() {
+            [] => SqlError::UnknownColumn(name.to_owned()),
+            _ => SqlError::AmbiguousColumn(name.to_owned()),
+        })
     }
 
     /// `SELECT <projection> FROM <from> [WHERE …] [ORDER BY …] [LIMIT n]`.
