@@ -7,6 +7,7 @@ use std::sync::Arc;
 use arrow::array::RecordBatch;
 use arrow::datatypes::SchemaRef;
 use async_trait::async_trait;
+use futures_util::stream::{self, BoxStream, StreamExt, TryStreamExt};
 use indexmap::IndexMap;
 
 use crate::handler::Connector;
@@ -17,6 +18,7 @@ use crate::protocol::{
     SerDeVersion, Split, TableName,
 };
 use crate::spill::crypto::BlockCrypto;
+use crate::spill::store::{BlockStore, StoreError};
 use crate::sql::Query;
 
 /// How requests reach a connector.
@@ -54,12 +56,10 @@ pub enum ClientError {
     },
     #[error("{request}: invalid response: {why}")]
     Response { request: &'static str, why: String },
-    #[error("reading spilled block s3://{bucket}/{key}: {why}")]
-    Spill {
-        bucket: String,
-        key: String,
-        why: String,
-    },
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("spilled block {url}: {why}")]
+    Spill { url: String, why: String },
 }
 
 /// Sizes Athena asks for (the SDK validator's values).
@@ -74,7 +74,10 @@ pub struct Client {
     /// The version requests are written in (negotiated by [`Client::ping`]).
     pub version: SerDeVersion,
     pub identity: FederatedIdentity,
-    pub s3: Option<aws_sdk_s3::Client>,
+    /// Where spilled blocks are read from (S3, or the engine's local directory).
+    pub store: Option<Arc<dyn BlockStore>>,
+    /// Deletes each spilled block once read (a local directory has no lifecycle rule).
+    pub delete_after_read: bool,
     pub max_block_size: i64,
     pub max_inline_block_size: i64,
 }
@@ -93,7 +96,8 @@ impl Client {
                 arn: Some("arn:aws:iam::000000000000:user/athena-fed".into()),
                 ..Default::default()
             },
-            s3: None,
+            store: None,
+            delete_after_read: false,
             max_block_size: MAX_BLOCK_SIZE,
             max_inline_block_size: MAX_INLINE_BLOCK_SIZE,
         }
@@ -305,6 +309,22 @@ impl Client {
         split: Split,
         constraints: &Constraints,
     ) -> Result<Vec<RecordBatch>, ClientError> {
+        self.read_split_stream(table, schema, split, constraints)
+            .await?
+            .try_collect()
+            .await
+    }
+
+    /// Reads one split as a stream of its blocks: spilled blocks are fetched, decrypted and
+    /// decoded as the stream is polled, at most [`READ_AHEAD`] ahead, so memory stays at a
+    /// few blocks however large the split.
+    pub async fn read_split_stream(
+        &self,
+        table: &TableName,
+        schema: SchemaRef,
+        split: Split,
+        constraints: &Constraints,
+    ) -> Result<BoxStream<'static, Result<RecordBatch, ClientError>>, ClientError> {
         let r = self
             .send(Request::ReadRecords(self.read_request(
                 table,
@@ -314,60 +334,64 @@ impl Client {
             )))
             .await?;
         match r {
-            Response::ReadRecords(r) => Ok(
-                if r.records.num_rows() > 0 || r.records.batch.num_columns() == 0 {
-                    vec![r.records.batch]
-                } else {
-                    vec![]
-                },
-            ),
+            Response::ReadRecords(r) => {
+                let block = (r.records.num_rows() > 0 || r.records.batch.num_columns() == 0)
+                    .then_some(Ok(r.records.batch));
+                Ok(stream::iter(block).boxed())
+            }
             Response::RemoteReadRecords(r) => {
                 let crypto = match &r.encryption_key {
-                    Some(k) => Some(BlockCrypto::new(k).map_err(|e| ClientError::Response {
-                        request: "ReadRecordsRequest",
-                        why: e.to_string(),
-                    })?),
+                    Some(k) => Some(Arc::new(BlockCrypto::new(k).map_err(|e| {
+                        ClientError::Response {
+                            request: "ReadRecordsRequest",
+                            why: e.to_string(),
+                        }
+                    })?)),
                     None => None,
                 };
-                let mut out = Vec::with_capacity(r.remote_blocks.len());
-                for block in &r.remote_blocks {
-                    let fail = |why: String| ClientError::Spill {
-                        bucket: block.bucket.clone(),
-                        key: block.key.clone(),
-                        why,
-                    };
-                    let s3 = self
-                        .s3
-                        .as_ref()
-                        .ok_or_else(|| fail("no S3 client configured".into()))?;
-                    let object = s3
-                        .get_object()
-                        .bucket(&block.bucket)
-                        .key(&block.key)
-                        .send()
-                        .await
-                        .map_err(|e| {
-                            fail(aws_sdk_s3::error::DisplayErrorContext(&e).to_string())
-                        })?;
-                    let bytes = object
-                        .body
-                        .collect()
-                        .await
-                        .map_err(|e| fail(e.to_string()))?
-                        .into_bytes();
-                    let plain = match &crypto {
-                        Some(c) => c.decrypt(&bytes).map_err(|e| fail(e.to_string()))?,
-                        None => bytes.to_vec(),
-                    };
-                    let (batch, _) = ipc::decode_batch(&plain, &r.schema).map_err(fail)?;
-                    out.push(batch);
-                }
-                Ok(out)
+                let store = match (&self.store, r.remote_blocks.first()) {
+                    (Some(store), _) => store.clone(),
+                    (None, None) => return Ok(stream::empty().boxed()),
+                    (None, Some(block)) => {
+                        return Err(ClientError::Spill {
+                            url: format!("s3://{}/{}", block.bucket, block.key),
+                            why: "no spill store configured to read it from".into(),
+                        })
+                    }
+                };
+                let (schema, delete) = (r.schema.clone(), self.delete_after_read);
+                Ok(stream::iter(r.remote_blocks)
+                    .map(move |block| {
+                        let (store, crypto, schema) =
+                            (store.clone(), crypto.clone(), schema.clone());
+                        async move {
+                            let bytes = store.get(&block).await?;
+                            let fail = |why: String| ClientError::Spill {
+                                url: store.url(&block),
+                                why,
+                            };
+                            let plain = match &crypto {
+                                Some(c) => c.decrypt(&bytes).map_err(|e| fail(e.to_string()))?,
+                                None => bytes.to_vec(),
+                            };
+                            drop(bytes);
+                            let (batch, _) = ipc::decode_batch(&plain, &schema).map_err(fail)?;
+                            if delete {
+                                store.delete(&block).await?;
+                            }
+                            Ok(batch)
+                        }
+                    })
+                    .buffered(READ_AHEAD)
+                    .boxed())
             }
             other => Err(Self::unexpected("ReadRecordsRequest", other)),
         }
     }
 }
+
+/// Spilled blocks fetched ahead of the one being consumed.
+pub const READ_AHEAD: usize = 2;
 
 /// The batches of a block list as one block (for callers that want a single batch).
 pub fn concat(schema: &SchemaRef, batches: &[RecordBatch]) -> Result<RecordBatch, String> {

@@ -30,6 +30,7 @@ use crate::source::sqlite::SqliteSource;
 use crate::source::{Connect, ReadPlan, Source, SourceError, TableInfo};
 use crate::spill::crypto::BlockCrypto;
 use crate::spill::keys::{split_key, split_location};
+use crate::spill::store::{BlockStore, S3Store, LOCAL_BUCKET};
 use crate::spill::writer::{BlockWriter, Outcome, Spill};
 use crate::sql::Query;
 
@@ -65,6 +66,8 @@ pub struct Connector {
     rds_tokens: OnceCell<Arc<RdsTokens>>,
     sources: Mutex<HashMap<String, Arc<dyn Source>>>,
     tables: Mutex<TableCache>,
+    /// Where splits spill when no bucket is configured (the local engine's directory).
+    local_spill: Option<Arc<dyn BlockStore>>,
 }
 
 /// Rows and bytes of one ReadRecords, for logs.
@@ -88,7 +91,15 @@ impl Connector {
             rds_tokens: OnceCell::new(),
             sources: Mutex::new(HashMap::new()),
             tables: Mutex::new(HashMap::new()),
+            local_spill: None,
         }
+    }
+
+    /// Spills to `store` (bucket [`LOCAL_BUCKET`]) when no spill bucket is configured, so
+    /// the local engine reads splits of any size with nothing set up.
+    pub fn with_local_spill(mut self, store: Arc<dyn BlockStore>) -> Connector {
+        self.local_spill = Some(store);
+        self
     }
 
     /// With an AWS configuration of the caller's (tests point it at a local endpoint).
@@ -387,6 +398,7 @@ impl Connector {
                             &config.spill,
                             &r.header.identity.config_options,
                             &r.header.query_id,
+                            self.local_spill.is_some(),
                         ),
                         encryption_key: split_key(&config.spill, kms.as_ref())
                             .await
@@ -474,11 +486,17 @@ impl Connector {
                     )),
                     None => None,
                 };
+                let store: Arc<dyn BlockStore> = match &self.local_spill {
+                    Some(local) if location.bucket == LOCAL_BUCKET => local.clone(),
+                    _ => Arc::new(
+                        S3Store::new(Self::s3(self.aws().await))
+                            .with_put_headers(config.spill.put_request_headers.clone()),
+                    ),
+                };
                 Some(Spill {
-                    s3: Self::s3(self.aws().await),
+                    store,
                     location: location.clone(),
                     crypto,
-                    headers: Arc::new(config.spill.put_request_headers.clone()),
                 })
             }
             None => None,

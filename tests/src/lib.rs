@@ -249,7 +249,9 @@ pub async fn connector(vars: &[(&str, &str)]) -> Arc<Connector> {
 /// A client (Athena's side) for `catalog` of `connector`, with S3 for spilled blocks.
 pub async fn client(connector: Arc<Connector>, catalog: &str) -> Client {
     let mut c = Client::new(Arc::new(InProcess(connector)), catalog);
-    c.s3 = Some(s3().await);
+    c.store = Some(std::sync::Arc::new(
+        athena_connector::spill::store::S3Store::new(s3().await),
+    ));
     c.ping().await.expect("ping");
     c
 }

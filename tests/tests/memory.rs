@@ -66,7 +66,9 @@ fn children_peak_mib() -> f64 {
 /// blocks; checks every row came back once and returns the spilled bytes.
 async fn read_spilled(schema: &str, rows: i64, env: &[(String, String)]) -> u64 {
     let mut c = Client::new(Arc::new(InvokeProcess { env: env.to_vec() }), "pg");
-    c.s3 = Some(s3().await);
+    c.store = Some(std::sync::Arc::new(
+        athena_connector::spill::store::S3Store::new(s3().await),
+    ));
     c.max_block_size = 4_000_000;
     c.max_inline_block_size = 1_000_000;
     let t = c

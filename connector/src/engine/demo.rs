@@ -6,16 +6,22 @@ use std::path::{Path, PathBuf};
 use sqlx::sqlite::SqliteConnectOptions;
 use sqlx::{Connection, Executor, SqliteConnection};
 
-/// Where the demo database lives: `$ATHENA_FED_HOME`, else the XDG data directory.
-pub fn default_path() -> PathBuf {
+/// The engine's own directory: `$ATHENA_FED_HOME`, else `athena-fed` in the XDG data
+/// directory. It holds the demo database and each query's spill directory.
+pub fn home_dir() -> PathBuf {
     if let Some(home) = std::env::var_os("ATHENA_FED_HOME") {
-        return PathBuf::from(home).join("demo.db");
+        return PathBuf::from(home);
     }
     let data = std::env::var_os("XDG_DATA_HOME")
         .map(PathBuf::from)
         .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".local/share")))
         .unwrap_or_else(std::env::temp_dir);
-    data.join("athena-fed").join("demo.db")
+    data.join("athena-fed")
+}
+
+/// Where the demo database lives.
+pub fn default_path() -> PathBuf {
+    home_dir().join("demo.db")
 }
 
 /// A deterministic generator (the demo must be the same everywhere).

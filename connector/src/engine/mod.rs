@@ -2,9 +2,11 @@
 //! connector reached through a [`Transport`] (in-process or `lambda:Invoke`); every call goes
 //! through the JSON protocol, in the order Athena makes them.
 
+pub mod athena_sql;
 mod catalog;
 pub mod demo;
 pub mod lambda;
+pub mod names;
 pub mod pushdown;
 mod table;
 mod top_n;
@@ -13,18 +15,30 @@ use std::sync::Arc;
 
 use datafusion::execution::session_state::SessionStateBuilder;
 use datafusion::physical_plan::ExecutionPlan;
-use datafusion::prelude::{SessionConfig, SessionContext};
+use datafusion::prelude::{DataFrame, SessionConfig, SessionContext};
 
 use crate::client::{Client, ClientError, Transport};
 use crate::protocol::{
     GetDataSourceCapabilitiesRequest, Request, RequestHeader, Response, SerDeVersion, Split,
 };
+use crate::spill::store::BlockStore;
 
 pub use table::{FederatedScanExec, Progress};
 
 use catalog::FederatedCatalog;
 use pushdown::Capabilities;
 use table::CatalogState;
+
+/// Where a catalog's spilled blocks are read from.
+#[derive(Debug, Clone, Default)]
+pub struct SpillReader {
+    pub store: Option<Arc<dyn BlockStore>>,
+    /// Each block is deleted once read (the engine's own local directory).
+    pub delete_after_read: bool,
+}
+
+/// The block size the engine asks connectors for (`maxBlockSize`).
+pub const ENGINE_BLOCK_SIZE: i64 = 4_000_000;
 
 /// Page size for ListTables while registering a catalog.
 const LIST_PAGE: i32 = 1000;
@@ -47,23 +61,38 @@ impl Engine {
             .with_default_features()
             .with_physical_optimizer_rule(Arc::new(top_n::PushTopN))
             .build();
+        let ctx = SessionContext::new_with_state(state);
+        athena_sql::register(&ctx);
         Engine {
-            ctx: SessionContext::new_with_state(state),
+            ctx,
             parallelism,
             progress: Arc::new(Progress::default()),
         }
     }
 
+    /// Plans `sql` as Athena would read it: identifiers matched case-insensitively, quoted
+    /// or not, and result columns named as Athena names them.
+    pub async fn sql(&self, sql: &str) -> datafusion::error::Result<DataFrame> {
+        let folded = names::fold_quoted_identifiers(sql)?;
+        let df = self.ctx.sql(&folded).await?;
+        names::athena_headers(sql, df)
+    }
+
     /// Registers catalog `name`: Ping, capabilities, ListSchemas and ListTables (paged), as
-    /// Athena does when it first browses a catalog.
+    /// Athena does when it first browses a catalog. Spilled blocks are read from `spill`.
     pub async fn register(
         &self,
         name: &str,
         transport: Arc<dyn Transport>,
-        s3: Option<aws_sdk_s3::Client>,
+        spill: SpillReader,
     ) -> Result<Vec<String>, ClientError> {
         let mut client = Client::new(transport, name);
-        client.s3 = s3;
+        // Smaller blocks than Athena's 16 MB: a split in flight holds a few blocks at each
+        // stage (being read, encoded, encrypted, written; fetched, decrypted, decoded), so
+        // the block size sets the engine's memory per split.
+        client.max_block_size = ENGINE_BLOCK_SIZE;
+        client.store = spill.store;
+        client.delete_after_read = spill.delete_after_read;
         client.ping().await?;
         let capabilities = if client.version >= SerDeVersion::V4 {
             let header = RequestHeader {
@@ -135,7 +164,7 @@ impl Engine {
                             .client
                             .sql(
                                 &s.table.table_name,
-                                s.schema.clone(),
+                                s.request_schema.clone(),
                                 split.clone(),
                                 &s.constraints,
                             )

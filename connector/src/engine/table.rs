@@ -5,9 +5,11 @@ use std::fmt;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::Arc;
 
-use arrow::datatypes::SchemaRef;
+use arrow::array::{RecordBatch, RecordBatchOptions};
+use arrow::datatypes::{Schema, SchemaRef};
 use async_trait::async_trait;
 use datafusion::catalog::{Session, TableProvider};
+use datafusion::common::runtime::SpawnedTask;
 use datafusion::common::{DataFusionError, Result};
 use datafusion::datasource::TableType;
 use datafusion::execution::{SendableRecordBatchStream, TaskContext};
@@ -18,6 +20,7 @@ use datafusion::physical_plan::stream::RecordBatchStreamAdapter;
 use datafusion::physical_plan::{
     DisplayAs, DisplayFormatType, ExecutionPlan, Partitioning, PlanProperties,
 };
+use futures_util::StreamExt;
 use tokio::sync::OnceCell;
 
 use crate::client::Client;
@@ -47,16 +50,82 @@ impl fmt::Debug for CatalogState {
     }
 }
 
+/// A table as Athena presents it: the connector's schema with every column name in lower
+/// case (`lower`, what SQL sees) beside the real names (`table.schema`, what requests carry;
+/// same field order).
 #[derive(Debug)]
 pub struct FederatedTable {
     pub state: Arc<CatalogState>,
     pub table: GetTableResponse,
+    pub lower: SchemaRef,
+}
+
+impl FederatedTable {
+    /// Lower-cases the column names; two columns that differ only in case are refused, as
+    /// Athena refuses them.
+    pub fn new(state: Arc<CatalogState>, table: GetTableResponse) -> Result<FederatedTable> {
+        let lower = lower_case_schema(&table.schema).map_err(|(a, b)| {
+            DataFusionError::Plan(format!(
+                "{CASE_TWIN_CODE}: Multiple entries with same key: {}={a} and {}={b} (table {} has columns whose names differ only in case; Athena cannot tell them apart)",
+                a.to_lowercase(),
+                b.to_lowercase(),
+                table.table_name
+            ))
+        })?;
+        Ok(FederatedTable {
+            state,
+            table,
+            lower,
+        })
+    }
+
+    /// A filter over lower-case names, rewritten to the real ones.
+    fn to_real(&self, e: &Expr) -> Result<Expr> {
+        real_names(e, &self.lower, &self.table.schema)
+    }
+}
+
+/// How Athena (Trino) fails on a table whose columns collide once lower-cased: its column
+/// map is built with Guava's `ImmutableMap`, which refuses the second key.
+pub const CASE_TWIN_CODE: &str = "GENERIC_INTERNAL_ERROR";
+
+/// `schema` with lower-case field names, or the first two real names that collide.
+pub fn lower_case_schema(schema: &SchemaRef) -> std::result::Result<SchemaRef, (String, String)> {
+    let mut seen = std::collections::HashMap::new();
+    let mut fields = Vec::with_capacity(schema.fields().len());
+    for f in schema.fields() {
+        let name = f.name().to_lowercase();
+        if let Some(first) = seen.insert(name.clone(), f.name().clone()) {
+            return Err((first, f.name().clone()));
+        }
+        fields.push(f.as_ref().clone().with_name(name));
+    }
+    Ok(Arc::new(Schema::new_with_metadata(
+        fields,
+        schema.metadata().clone(),
+    )))
+}
+
+/// `e` with every column of `lower` renamed to its name in `real` (same field order).
+fn real_names(e: &Expr, lower: &Schema, real: &Schema) -> Result<Expr> {
+    use datafusion::common::tree_node::{Transformed, TreeNode};
+    e.clone()
+        .transform_up(|e| match e {
+            Expr::Column(c) => match lower.index_of(&c.name) {
+                Ok(i) => Ok(Transformed::yes(Expr::Column(
+                    datafusion::common::Column::new(c.relation, real.field(i).name()),
+                ))),
+                Err(_) => Ok(Transformed::no(Expr::Column(c))),
+            },
+            other => Ok(Transformed::no(other)),
+        })
+        .map(|t| t.data)
 }
 
 #[async_trait]
 impl TableProvider for FederatedTable {
     fn schema(&self) -> SchemaRef {
-        self.table.schema.clone()
+        self.lower.clone()
     }
 
     fn table_type(&self) -> TableType {
@@ -67,7 +136,12 @@ impl TableProvider for FederatedTable {
         &self,
         filters: &[&Expr],
     ) -> Result<Vec<TableProviderFilterPushDown>> {
-        let t = translate(filters, &self.table.schema, &self.state.capabilities);
+        let real = filters
+            .iter()
+            .map(|f| self.to_real(f))
+            .collect::<Result<Vec<_>>>()?;
+        let refs: Vec<&Expr> = real.iter().collect();
+        let t = translate(&refs, &self.table.schema, &self.state.capabilities);
         Ok(t.pushed
             .into_iter()
             .map(|p| {
@@ -87,11 +161,18 @@ impl TableProvider for FederatedTable {
         filters: &[Expr],
         limit: Option<usize>,
     ) -> Result<Arc<dyn ExecutionPlan>> {
-        let schema = match projection {
-            Some(p) => Arc::new(self.table.schema.project(p)?),
-            None => self.table.schema.clone(),
+        let (schema, request_schema) = match projection {
+            Some(p) => (
+                Arc::new(self.lower.project(p)?),
+                Arc::new(self.table.schema.project(p)?),
+            ),
+            None => (self.lower.clone(), self.table.schema.clone()),
         };
-        let refs: Vec<&Expr> = filters.iter().collect();
+        let real = filters
+            .iter()
+            .map(|f| self.to_real(f))
+            .collect::<Result<Vec<_>>>()?;
+        let refs: Vec<&Expr> = real.iter().collect();
         let mut constraints =
             translate(&refs, &self.table.schema, &self.state.capabilities).constraints;
         if let (Some(l), true) = (limit, self.state.capabilities.limit) {
@@ -101,6 +182,7 @@ impl TableProvider for FederatedTable {
             self.state.clone(),
             self.table.clone(),
             schema,
+            request_schema,
             constraints,
         )))
     }
@@ -111,7 +193,10 @@ impl TableProvider for FederatedTable {
 pub struct FederatedScanExec {
     pub state: Arc<CatalogState>,
     pub table: GetTableResponse,
+    /// The columns read, as SQL names them (lower case).
     pub schema: SchemaRef,
+    /// The same columns under their real names, as requests carry them.
+    pub request_schema: SchemaRef,
     pub constraints: Constraints,
     splits: Arc<OnceCell<Vec<Split>>>,
     properties: Arc<PlanProperties>,
@@ -128,6 +213,7 @@ impl FederatedScanExec {
         state: Arc<CatalogState>,
         table: GetTableResponse,
         schema: SchemaRef,
+        request_schema: SchemaRef,
         constraints: Constraints,
     ) -> FederatedScanExec {
         // A pushed-down limit is read as one split (the connector makes it so).
@@ -146,14 +232,21 @@ impl FederatedScanExec {
             state,
             table,
             schema,
+            request_schema,
             constraints,
             splits: Arc::new(OnceCell::new()),
             properties,
         }
     }
 
-    /// The same scan with ORDER BY … LIMIT n pushed down (top-N).
-    pub fn with_top_n(&self, order_by: Vec<OrderByField>, limit: usize) -> FederatedScanExec {
+    /// The same scan with ORDER BY … LIMIT n pushed down (top-N); `order_by` names columns
+    /// as SQL does.
+    pub fn with_top_n(&self, mut order_by: Vec<OrderByField>, limit: usize) -> FederatedScanExec {
+        for o in &mut order_by {
+            if let Ok(i) = self.schema.index_of(&o.column_name) {
+                o.column_name = self.request_schema.field(i).name().clone();
+            }
+        }
         let constraints = Constraints {
             order_by,
             limit: limit as i64,
@@ -163,6 +256,7 @@ impl FederatedScanExec {
             self.state.clone(),
             self.table.clone(),
             self.schema.clone(),
+            self.request_schema.clone(),
             constraints,
         )
     }
@@ -265,31 +359,43 @@ impl ExecutionPlan for FederatedScanExec {
         _context: Arc<TaskContext>,
     ) -> Result<SendableRecordBatchStream> {
         let partitions = self.properties.partitioning.partition_count();
+        // Two batches of read-ahead per partition: memory stays at a few blocks per split
+        // being read, whatever the table's size.
         let (tx, rx) = tokio::sync::mpsc::channel(2);
         let this = FederatedScanExec {
             state: self.state.clone(),
             table: self.table.clone(),
             schema: self.schema.clone(),
+            request_schema: self.request_schema.clone(),
             constraints: self.constraints.clone(),
             splits: self.splits.clone(),
             properties: self.properties.clone(),
         };
-        tokio::spawn(async move {
+        // Aborted when the stream is dropped (LIMIT reached, query failed or done), so no
+        // read outlives its query nor writes into a spill directory being removed.
+        let task = SpawnedTask::spawn(async move {
             let result: Result<()> = async {
                 let splits = this.splits().await?;
                 for split in splits.iter().skip(partition).step_by(partitions) {
-                    let batches = this
+                    let mut blocks = this
                         .state
                         .client
-                        .read_split(
+                        .read_split_stream(
                             &this.table.table_name,
-                            this.schema.clone(),
+                            this.request_schema.clone(),
                             split.clone(),
                             &this.constraints,
                         )
                         .await
                         .map_err(|e| DataFusionError::External(Box::new(e)))?;
-                    for b in batches {
+                    while let Some(block) = blocks.next().await {
+                        let block = block.map_err(|e| DataFusionError::External(Box::new(e)))?;
+                        // Same columns, presented under the names SQL uses.
+                        let b = RecordBatch::try_new_with_options(
+                            this.schema.clone(),
+                            block.columns().to_vec(),
+                            &RecordBatchOptions::new().with_row_count(Some(block.num_rows())),
+                        )?;
                         this.state
                             .progress
                             .rows
@@ -310,14 +416,39 @@ impl ExecutionPlan for FederatedScanExec {
                 let _ = tx.send(Err(e)).await;
             }
         });
-        let stream =
-            futures_util::stream::unfold(
-                rx,
-                |mut rx| async move { rx.recv().await.map(|x| (x, rx)) },
-            );
+        let stream = futures_util::stream::unfold((rx, task), |(mut rx, task)| async move {
+            rx.recv().await.map(|x| (x, (rx, task)))
+        });
         Ok(Box::pin(RecordBatchStreamAdapter::new(
             self.schema.clone(),
             stream,
         )))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use arrow::datatypes::{DataType, Field};
+
+    use super::*;
+
+    #[test]
+    fn columns_are_presented_in_lower_case_and_twins_refused_as_athena_refuses_them() {
+        let schema = Arc::new(Schema::new(vec![
+            Field::new("Id", DataType::Int32, false),
+            Field::new("CamelCol", DataType::Utf8, true),
+        ]));
+        let lower = lower_case_schema(&schema).unwrap();
+        let names: Vec<&str> = lower.fields().iter().map(|f| f.name().as_str()).collect();
+        assert_eq!(names, ["id", "camelcol"]);
+        assert!(!lower.field(0).is_nullable());
+        let twins = Arc::new(Schema::new(vec![
+            Field::new("Name", DataType::Utf8, true),
+            Field::new("name", DataType::Utf8, true),
+        ]));
+        assert_eq!(
+            lower_case_schema(&twins).unwrap_err(),
+            ("Name".to_owned(), "name".to_owned())
+        );
     }
 }

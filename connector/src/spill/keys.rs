@@ -6,6 +6,8 @@ use rand::TryRngCore;
 use crate::config::{SpillConfig, SpillEncryption};
 use crate::protocol::{EncryptionKey, SpillLocation};
 
+use super::store::LOCAL_BUCKET;
+
 #[derive(Debug, thiserror::Error)]
 pub enum KeyError {
     #[error("the operating system's random number generator failed: {0}")]
@@ -63,12 +65,14 @@ pub async fn split_key(
     }
 }
 
-/// `s3://bucket/<prefix>/<queryId>/<uuid>`, a directory unique to one split; `None` without
-/// a bucket (results must then fit inline). `configOptions` may override bucket and prefix.
+/// `s3://bucket/<prefix>/<queryId>/<uuid>`, a directory unique to one split. Without a
+/// bucket: the local store's pseudo-bucket where the connector has one (`local`), else
+/// `None` (results must then fit inline). `configOptions` may override bucket and prefix.
 pub fn split_location(
     config: &SpillConfig,
     overrides: &indexmap::IndexMap<String, String>,
     query_id: &str,
+    local: bool,
 ) -> Option<SpillLocation> {
     let pick = |key: &str| {
         overrides
@@ -78,7 +82,8 @@ pub fn split_location(
     };
     let bucket = pick("spill_bucket")
         .map(str::to_owned)
-        .or_else(|| config.bucket.clone())?;
+        .or_else(|| config.bucket.clone())
+        .or_else(|| local.then(|| LOCAL_BUCKET.to_owned()))?;
     let prefix = pick("spill_prefix")
         .map(|p| p.trim_matches('/').to_owned())
         .unwrap_or_else(|| config.prefix.clone());
@@ -126,18 +131,30 @@ mod tests {
     #[test]
     fn locations_are_unique_per_split_and_honour_overrides() {
         let c = config(SpillEncryption::Local);
-        let a = split_location(&c, &IndexMap::new(), "q1").unwrap();
-        let b = split_location(&c, &IndexMap::new(), "q1").unwrap();
+        let a = split_location(&c, &IndexMap::new(), "q1", false).unwrap();
+        let b = split_location(&c, &IndexMap::new(), "q1", false).unwrap();
         assert!(a.key.starts_with("athena-spill/q1/") && a.directory);
         assert_ne!(a.key, b.key);
         let o = IndexMap::from([
             ("spill_bucket".to_owned(), "other".to_owned()),
             ("spill_prefix".to_owned(), "/x/".to_owned()),
         ]);
-        let l = split_location(&c, &o, "q1").unwrap();
+        let l = split_location(&c, &o, "q1", false).unwrap();
         assert_eq!(l.bucket, "other");
         assert!(l.key.starts_with("x/q1/"));
         let none = SpillConfig { bucket: None, ..c };
-        assert!(split_location(&none, &IndexMap::new(), "q").is_none());
+        assert!(split_location(&none, &IndexMap::new(), "q", false).is_none());
+        // With a local store and no bucket anywhere, splits spill locally.
+        let local = split_location(&none, &IndexMap::new(), "q", true).unwrap();
+        assert_eq!(local.bucket, LOCAL_BUCKET);
+        assert!(local.key.starts_with("athena-spill/q/"));
+        // A bucket, configured or per query, still wins.
+        let c = config(SpillEncryption::Local);
+        assert_eq!(
+            split_location(&c, &IndexMap::new(), "q", true)
+                .unwrap()
+                .bucket,
+            "b"
+        );
     }
 }

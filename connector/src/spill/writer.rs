@@ -12,6 +12,7 @@ use crate::protocol::{ipc, Framing, SpillLocation};
 use crate::source::{BatchSink, SourceError};
 
 use super::crypto::BlockCrypto;
+use super::store::BlockStore;
 
 /// The Lambda response limit is 6 MB; base64 and JSON must fit beneath it.
 pub const MAX_INLINE_RESPONSE_BYTES: usize = 5_500_000;
@@ -20,12 +21,10 @@ const MAX_IN_FLIGHT: usize = 2;
 
 /// Where and how to spill one split's blocks.
 pub struct Spill {
-    pub s3: aws_sdk_s3::Client,
+    pub store: Arc<dyn BlockStore>,
     /// The split's directory (`directory: true`).
     pub location: SpillLocation,
     pub crypto: Option<Arc<BlockCrypto>>,
-    /// Extra headers on every PutObject (`spill_put_request_headers`).
-    pub headers: Arc<Vec<(String, String)>>,
 }
 
 /// What a split's read produced.
@@ -88,7 +87,7 @@ impl BlockWriter {
         let plain = ipc::encode_batch(&block, Framing::Legacy)
             .map_err(|e| format!("cannot encode a spilled block: {e}"))?;
         let body = match &spill.crypto {
-            Some(c) => c.encrypt(&plain),
+            Some(c) => c.seal(plain),
             None => plain,
         };
         let location = SpillLocation {
@@ -96,34 +95,13 @@ impl BlockWriter {
             key: format!("{}.{}", spill.location.key, self.spilled.len()),
             directory: false,
         };
-        let s3 = spill.s3.clone();
-        let headers = spill.headers.clone();
+        let store = spill.store.clone();
         while self.in_flight.len() >= MAX_IN_FLIGHT {
             self.join_one().await?;
         }
-        let (bucket, key) = (location.bucket.clone(), location.key.clone());
-        self.in_flight.spawn(async move {
-            s3.put_object()
-                .bucket(&bucket)
-                .key(&key)
-                .body(aws_sdk_s3::primitives::ByteStream::from(body))
-                .customize()
-                // Before signing, so the headers are signed too.
-                .mutate_request(move |request| {
-                    for (name, value) in headers.iter() {
-                        request.headers_mut().insert(name.clone(), value.clone());
-                    }
-                })
-                .send()
-                .await
-                .map(|_| ())
-                .map_err(|e| {
-                    format!(
-                        "spill write to s3://{bucket}/{key} failed: {}",
-                        aws_sdk_s3::error::DisplayErrorContext(&e)
-                    )
-                })
-        });
+        let at = location.clone();
+        self.in_flight
+            .spawn(async move { store.put(&at, body.into()).await.map_err(|e| e.to_string()) });
         self.spilled.push(location);
         Ok(())
     }

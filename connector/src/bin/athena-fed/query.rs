@@ -8,8 +8,9 @@ use std::time::{Duration, Instant};
 use athena_connector::client::{InProcess, Transport};
 use athena_connector::config::Config;
 use athena_connector::engine::lambda::LambdaTransport;
-use athena_connector::engine::{demo, Engine};
+use athena_connector::engine::{demo, Engine, SpillReader};
 use athena_connector::handler::Connector;
+use athena_connector::spill::store::{BlockStore, S3Store, TempSpillDir};
 use datafusion::error::DataFusionError;
 use datafusion::physical_plan::displayable;
 use futures_util::TryStreamExt;
@@ -102,32 +103,60 @@ pub async fn run(args: Args) -> Result<String, Failure> {
         names.push("demo".into());
     }
     let engine = Engine::new(args.parallelism);
-    let needs_aws = vars
+    let spill_bucket = vars
         .iter()
-        .any(|(k, v)| k == "spill_bucket" && !v.is_empty())
-        || !args.lambdas.is_empty()
-        || vars.iter().any(|(_, v)| v.contains("${"));
+        .any(|(k, v)| k == "spill_bucket" && !v.trim().is_empty());
+    let needs_aws =
+        spill_bucket || !args.lambdas.is_empty() || vars.iter().any(|(_, v)| v.contains("${"));
     let aws = if needs_aws {
         Some(aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await)
     } else {
         None
     };
-    let s3 = aws.as_ref().map(|a| {
-        aws_sdk_s3::Client::from_conf(
+    let s3: Option<Arc<dyn BlockStore>> = aws.as_ref().map(|a| {
+        Arc::new(S3Store::new(aws_sdk_s3::Client::from_conf(
             aws_sdk_s3::config::Builder::from(a)
                 .force_path_style(true)
                 .build(),
-        )
+        ))) as Arc<dyn BlockStore>
     });
-    let connector = Arc::new(match &aws {
-        Some(a) => Connector::with_aws(Config::from_vars(vars), a.clone()),
-        None => Connector::new(Config::from_vars(vars)),
-    });
+    // Without a spill bucket, in-process catalogs spill to a directory of this run's,
+    // removed when the query ends (this guard lives until then).
+    let spill_dir = if spill_bucket || names.is_empty() {
+        None
+    } else {
+        let home = demo::home_dir();
+        Some(TempSpillDir::new(&home).map_err(|e| {
+            Failure::Connector(format!(
+                "cannot create a spill directory under {}: {e} (set ATHENA_FED_HOME to a writable directory)",
+                home.display()
+            ))
+        })?)
+    };
+    let config = Config::from_vars(vars);
+    let mut connector = match &aws {
+        Some(a) => Connector::with_aws(config, a.clone()),
+        None => Connector::new(config),
+    };
+    let in_process_spill = match &spill_dir {
+        Some(dir) => {
+            connector = connector.with_local_spill(dir.store());
+            SpillReader {
+                store: Some(dir.store()),
+                delete_after_read: true,
+            }
+        }
+        None => SpillReader {
+            store: s3.clone(),
+            delete_after_read: false,
+        },
+    };
+    let connector = Arc::new(connector);
     let mut registered: Vec<(String, Vec<String>)> = Vec::new();
     for name in &names {
         let transport: Arc<dyn Transport> = Arc::new(InProcess(connector.clone()));
         let schemas = engine
-            .register(name, transport, s3.clone())
+            .register(name, transport, in_process_spill.clone())
             .await
             .map_err(|e| Failure::Connector(format!("catalog {name}: {e}")))?;
         registered.push((name.clone(), schemas));
@@ -141,8 +170,12 @@ pub async fn run(args: Args) -> Result<String, Failure> {
             client: aws_sdk_lambda::Client::new(&aws),
             function,
         });
+        let spill = SpillReader {
+            store: s3.clone(),
+            delete_after_read: false,
+        };
         let schemas = engine
-            .register(&name, transport, s3.clone())
+            .register(&name, transport, spill)
             .await
             .map_err(|e| Failure::Connector(format!("catalog {name}: {e}")))?;
         registered.push((name.to_ascii_lowercase(), schemas));
@@ -161,7 +194,7 @@ pub async fn run(args: Args) -> Result<String, Failure> {
         options.catalog.default_catalog = catalog.clone();
         options.catalog.default_schema = schema.to_lowercase();
     }
-    let df = engine.ctx.sql(&args.sql).await.map_err(failure)?;
+    let df = engine.sql(&args.sql).await.map_err(failure)?;
     if args.explain {
         let plan = df.create_physical_plan().await.map_err(failure)?;
         let mut out = String::from("Pushed down to the connectors:\n");
@@ -250,6 +283,9 @@ pub async fn run(args: Args) -> Result<String, Failure> {
     }
     .await;
     stop(reporter.as_ref());
+    drop(stream);
+    drop(engine);
+    drop(spill_dir);
     result.map(|()| String::new())
 }
 
