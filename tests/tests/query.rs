@@ -122,6 +122,48 @@ async fn sql_over_mariadb_matches_mariadb() {
     assert_eq!(got, want);
 }
 
+/// Athena (Trino) SQL as users paste it, over a federated table, against SQLite's answer
+/// to the same question in its own SQL.
+#[tokio::test]
+async fn athena_functions_over_the_demo_database_answer_like_sqlite() {
+    let got = csv_rows(&query(
+        &[
+            "--format",
+            "csv",
+            "select date_format(ordered_at, '%Y-%m') as m, count(*) as n, \
+             sum(date_diff('day', ordered_at, timestamp '2030-01-01 00:00:00')) as d, \
+             max(element_at(split(status, 'p'), 1)) as s, \
+             date_format(date_add('month', 1, date_trunc('month', min(ordered_at))), '%Y-%m-%d %H:%i:%s') as nxt \
+             from orders where regexp_like(status, '^sh') and try_cast(shipping_fee as varchar) is not null \
+             group by 1 order by 1 limit 5",
+        ],
+        &[],
+    ));
+    let path = std::env::temp_dir()
+        .join(format!("athena-fed-home-{}", std::process::id()))
+        .join("demo.db");
+    let lite = sqlx::SqlitePool::connect_with(
+        sqlx::sqlite::SqliteConnectOptions::new()
+            .filename(&path)
+            .read_only(true),
+    )
+    .await
+    .unwrap();
+    let want: Vec<String> = sqlx::query_scalar(
+        "SELECT m || ',' || n || ',' || d || ',' || s || ',' || nxt FROM ( \
+         SELECT strftime('%Y-%m', ordered_at) AS m, count(*) AS n, \
+         sum(CAST(julianday('2030-01-01') - julianday(ordered_at) AS INTEGER)) AS d, \
+         max(substr(status, 1, instr(status, 'p') - 1)) AS s, \
+         strftime('%Y-%m-%d %H:%M:%S', min(ordered_at), 'start of month', '+1 month') AS nxt \
+         FROM orders WHERE status GLOB 'sh*' AND shipping_fee IS NOT NULL GROUP BY m ORDER BY m LIMIT 5)",
+    )
+    .fetch_all(&lite)
+    .await
+    .unwrap();
+    assert_eq!(want.len(), 5);
+    assert_eq!(got, want);
+}
+
 #[tokio::test]
 async fn the_demo_database_answers_like_sqlite() {
     let out = query(

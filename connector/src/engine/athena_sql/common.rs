@@ -52,12 +52,13 @@ pub(super) fn coerce_integer(name: &str, t: &DataType) -> Result<DataType> {
     }
 }
 
-/// DATE and TIMESTAMP (any unit, any zone) are taken as they are; Date64 becomes Date32 and
-/// an untyped NULL a plain timestamp.
+/// DATE and TIMESTAMP (any unit, any zone) are taken as they are; Date64 (the federation
+/// SDK's DATEMILLI, which Athena reads as TIMESTAMP) becomes a millisecond timestamp, and an
+/// untyped NULL a plain timestamp.
 pub(super) fn coerce_temporal(name: &str, t: &DataType) -> Result<DataType> {
     match t {
         DataType::Date32 | DataType::Timestamp(_, _) => Ok(t.clone()),
-        DataType::Date64 => Ok(DataType::Date32),
+        DataType::Date64 => Ok(DataType::Timestamp(TimeUnit::Millisecond, None)),
         DataType::Null => Ok(DataType::Timestamp(TimeUnit::Nanosecond, None)),
         other => plan_err!("{name}: expected a date or timestamp argument, got {other}"),
     }

@@ -561,3 +561,17 @@ async fn string_and_array_helpers() {
 async fn unknown_function_is_named() {
     assert_error("SELECT no_such_function(1)", "no_such_function").await;
 }
+
+/// Connectors send TIMESTAMP columns as Date64 (the SDK's DATEMILLI): Athena reads them as
+/// timestamps, so whole days elapsed count, not calendar days.
+#[tokio::test]
+async fn datemilli_columns_are_timestamps() {
+    assert_eq!(
+        value("SELECT date_diff('day', arrow_cast(TIMESTAMP '2023-01-13 14:22:54', 'Date64'), TIMESTAMP '2030-01-01 00:00:00')").await,
+        "2544"
+    );
+    assert_eq!(
+        value("SELECT date_diff('hour', arrow_cast(TIMESTAMP '2023-01-13 14:22:54', 'Date64'), TIMESTAMP '2023-01-14 00:00:00')").await,
+        "9"
+    );
+}
