@@ -282,3 +282,45 @@ async fn connector_errors_name_the_request_and_the_table() {
         "{err}"
     );
 }
+
+/// Credentials in the URL's user-info (`app:pw@host`, as Connector/J accepts them) are used
+/// as credentials, and the password appears in no message.
+#[tokio::test]
+async fn user_info_credentials_log_in_and_never_show() {
+    let rest = mysql_url()
+        .split_once('@')
+        .unwrap()
+        .1
+        .rsplit_once('/')
+        .unwrap()
+        .0
+        .to_owned();
+    let good = format!("my=mysql://jdbc:mysql://athena:athena@{rest}/athena_test");
+    let got = csv_rows(&query(
+        &["--catalog", &good, "--format", "csv", "SELECT 1 AS one"],
+        &[],
+    ));
+    assert_eq!(got, ["1"]);
+    let ok = query(
+        &[
+            "--catalog",
+            &good,
+            "SELECT count(*) FROM my.information_schema.nosuch",
+        ],
+        &[],
+    );
+    assert!(!String::from_utf8_lossy(&ok.stderr).contains("athena@"));
+    for url in [
+        format!("my=mysql://jdbc:mysql://app:s3cretPw@{rest}/x"),
+        "my=mysql://jdbc:mysql://app:s3cretPw@127.0.0.1:1/x".to_owned(),
+    ] {
+        let out = query(&["--catalog", &url, "SELECT 1 FROM my.x.t"], &[]);
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{err}");
+        assert!(!err.contains("s3cretPw"), "{err}");
+        assert!(
+            err.contains("user \"app\"") || err.contains("cannot connect to 127.0.0.1:1/x"),
+            "{err}"
+        );
+    }
+}

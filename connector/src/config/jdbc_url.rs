@@ -4,6 +4,7 @@
 use std::fmt;
 
 use indexmap::IndexMap;
+use percent_encoding::percent_decode_str;
 
 /// A database engine.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -139,6 +140,11 @@ impl JdbcUrl {
     ) -> Result<JdbcUrl, UrlError> {
         let (location, params) = rest.split_once(query).unwrap_or((rest, ""));
         let (authority, database) = location.split_once('/').unwrap_or((location, ""));
+        // `user:password@host` (Connector/J, libpq URIs), percent-encoded.
+        let (userinfo, authority) = match authority.rsplit_once('@') {
+            Some((u, a)) => (Some(u), a),
+            None => (None, authority),
+        };
         // Multi-host URLs (failover lists): the first host is the primary.
         let authority = authority.split(',').next().unwrap_or_default();
         let (host, port) = host_port(authority, shown)?;
@@ -153,6 +159,20 @@ impl JdbcUrl {
             params: parse_params(params, sep),
         };
         url.take_common_params()?;
+        if let Some(info) = userinfo {
+            let decode = |t: &str| percent_decode_str(t).decode_utf8_lossy().into_owned();
+            let (user, password) = match info.split_once(':') {
+                Some((u, p)) => (u, Some(p)),
+                None => (info, None),
+            };
+            // Parameters, where also given, win (as in Connector/J).
+            if url.user.is_none() {
+                url.user = non_empty(&decode(user));
+            }
+            if url.password.is_none() {
+                url.password = password.map(|p| Password::new(decode(p)));
+            }
+        }
         Ok(url)
     }
 
@@ -354,19 +374,47 @@ fn host_port(authority: &str, shown: &str) -> Result<(String, Option<u16>), UrlE
     Ok((host.to_owned(), port))
 }
 
-/// The URL with password values replaced, for messages.
+/// The URL with password values replaced, for messages: `password=` (also `password1=` …
+/// `password3=`, Connector/J's multi-factor forms, and any `…password=` key), the password of
+/// `//user:password@host`, and Oracle's `user/password@`.
 pub fn redact(url: &str) -> String {
     let mut out = String::with_capacity(url.len());
     let mut rest = url;
-    // password=...; password=...& and Oracle's user/password@
-    while let Some(i) = rest.to_ascii_lowercase().find("password=") {
-        out.push_str(&rest[..i + 9]);
+    loop {
+        let lower = rest.to_ascii_lowercase();
+        let Some(i) = lower.find("password") else {
+            break;
+        };
+        // The value starts after `password`, an optional digit and `=`.
+        let after = &lower[i + 8..];
+        let digits = after.bytes().take_while(u8::is_ascii_digit).count();
+        if after.as_bytes().get(digits) != Some(&b'=') {
+            out.push_str(&rest[..i + 8]);
+            rest = &rest[i + 8..];
+            continue;
+        }
+        let value = i + 8 + digits + 1;
+        out.push_str(&rest[..value]);
         out.push_str("***");
-        rest = &rest[i + 9..];
+        rest = &rest[value..];
         let end = rest.find(['&', ';']).unwrap_or(rest.len());
         rest = &rest[end..];
     }
     out.push_str(rest);
+    // `scheme://user:password@host` (after any `://`, as a connection string nests the
+    // JDBC URL): the user-info ends at the last `@` before the path.
+    let mut from = 0;
+    while let Some(start) = out[from..].find("://").map(|i| from + i + 3) {
+        let end = out[start..]
+            .find(['/', '?', ';'])
+            .map_or(out.len(), |e| start + e);
+        if let Some(at) = out[start..end].rfind('@').map(|a| start + a) {
+            if let Some(colon) = out[start..at].find(':').map(|c| start + c) {
+                out.replace_range(colon + 1..at, "***");
+            }
+        }
+        from = start;
+    }
     if let Some(thin) = out.find("thin:") {
         if let Some(at) = out[thin..].find('@') {
             let creds = &out[thin + 5..thin + at];
@@ -490,6 +538,23 @@ mod tests {
             redact("jdbc:oracle:thin:scott/tiger@//h/s"),
             "jdbc:oracle:thin:scott/***@//h/s"
         );
+        // Issue 11 item 9: user-info credentials are parsed, and redacted wherever shown.
+        let u = JdbcUrl::parse("jdbc:mysql://app:p%40ss:w0rd@db:3306/x").unwrap();
+        assert_eq!(
+            (u.host.as_str(), u.port, u.user.as_deref()),
+            ("db", Some(3306), Some("app"))
+        );
+        assert_eq!(u.password.as_ref().map(Password::expose), Some("p@ss:w0rd"));
+        let u = JdbcUrl::parse("jdbc:postgresql://app@db/x?password=s").unwrap();
+        assert_eq!((u.host.as_str(), u.user.as_deref()), ("db", Some("app")));
+        assert_eq!(
+            redact("mysql://jdbc:mysql://app:pw@db:3306/x?password2=two&wallet_password=w"),
+            "mysql://jdbc:mysql://app:***@db:3306/x?password2=***&wallet_password=***"
+        );
+        let e = JdbcUrl::parse("jdbc:mysql://app:pw@db:99999/x")
+            .unwrap_err()
+            .to_string();
+        assert!(!e.contains("pw"), "{e}");
         assert!(matches!(
             JdbcUrl::parse("jdbc:postgresql:///db"),
             Err(UrlError::NoHost(_))
