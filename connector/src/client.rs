@@ -365,16 +365,18 @@ impl Client {
                         let (store, crypto, schema) =
                             (store.clone(), crypto.clone(), schema.clone());
                         async move {
-                            let bytes = store.get(&block).await?;
                             let fail = |why: String| ClientError::Spill {
                                 url: store.url(&block),
                                 why,
                             };
+                            let bytes = store.get(&block).await?;
+                            // Decrypted in place where the buffer is ours alone (no copy).
                             let plain = match &crypto {
-                                Some(c) => c.decrypt(&bytes).map_err(|e| fail(e.to_string()))?,
-                                None => bytes.to_vec(),
+                                Some(c) => bytes::Bytes::from(
+                                    c.open(Vec::from(bytes)).map_err(|e| fail(e.to_string()))?,
+                                ),
+                                None => bytes,
                             };
-                            drop(bytes);
                             let (batch, _) = ipc::decode_batch(&plain, &schema).map_err(fail)?;
                             if delete {
                                 store.delete(&block).await?;

@@ -68,6 +68,7 @@ pub struct Connector {
     tables: Mutex<TableCache>,
     /// Where splits spill when no bucket is configured (the local engine's directory).
     local_spill: Option<Arc<dyn BlockStore>>,
+    spill_s3: OnceCell<Arc<dyn BlockStore>>,
 }
 
 /// Rows and bytes of one ReadRecords, for logs.
@@ -92,6 +93,7 @@ impl Connector {
             sources: Mutex::new(HashMap::new()),
             tables: Mutex::new(HashMap::new()),
             local_spill: None,
+            spill_s3: OnceCell::new(),
         }
     }
 
@@ -123,13 +125,17 @@ impl Connector {
             .await
     }
 
-    fn s3(aws: &aws_config::SdkConfig) -> aws_sdk_s3::Client {
-        // Path-style works with every endpoint (and with buckets holding dots).
-        aws_sdk_s3::Client::from_conf(
-            aws_sdk_s3::config::Builder::from(aws)
-                .force_path_style(true)
-                .build(),
-        )
+    /// The S3 spill store, made on first use and reused (its connection pool with it).
+    async fn spill_s3(&self) -> Result<Arc<dyn BlockStore>, HandlerError> {
+        let headers = self.config()?.spill.put_request_headers.clone();
+        let aws = self.aws().await;
+        Ok(self
+            .spill_s3
+            .get_or_init(|| async move {
+                Arc::new(S3Store::from_config(aws).with_put_headers(headers)) as Arc<dyn BlockStore>
+            })
+            .await
+            .clone())
     }
 
     async fn secrets(&self) -> Result<Arc<SecretCache>, HandlerError> {
@@ -486,12 +492,9 @@ impl Connector {
                     )),
                     None => None,
                 };
-                let store: Arc<dyn BlockStore> = match &self.local_spill {
+                let store = match &self.local_spill {
                     Some(local) if location.bucket == LOCAL_BUCKET => local.clone(),
-                    _ => Arc::new(
-                        S3Store::new(Self::s3(self.aws().await))
-                            .with_put_headers(config.spill.put_request_headers.clone()),
-                    ),
+                    _ => self.spill_s3().await?,
                 };
                 Some(Spill {
                     store,

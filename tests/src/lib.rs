@@ -38,6 +38,28 @@ pub fn mysql_url() -> String {
     )
 }
 
+/// `host:port` of the test MariaDB server.
+pub fn mysql_server() -> String {
+    let url = mysql_url();
+    let rest = url.split_once('@').map_or(url.as_str(), |(_, r)| r);
+    rest.split_once('/').map_or(rest, |(h, _)| h).to_owned()
+}
+
+/// The connector's connection string for database `db` of the test MariaDB server.
+pub fn mysql_connection(db: &str) -> String {
+    format!(
+        "mysql://jdbc:mysql://{}/{db}?user=athena&password=athena",
+        mysql_server()
+    )
+}
+
+/// The connector's connection string for the test PostgreSQL database.
+pub fn postgres_connection() -> String {
+    let url = postgres_url();
+    let hostport = url.split_once('@').map_or(url.as_str(), |(_, r)| r);
+    format!("postgres://jdbc:postgresql://{hostport}?user=athena&password=athena")
+}
+
 /// A PostgreSQL connection for setting up and cross-checking; fails with what to run.
 pub async fn postgres() -> sqlx::PgPool {
     sqlx::postgres::PgPoolOptions::new()

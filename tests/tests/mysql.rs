@@ -17,15 +17,7 @@ async fn database(my: &sqlx::MySqlPool, name: &str) {
 }
 
 fn my_default(db: &str) -> String {
-    let rest = mysql_url()
-        .split_once('@')
-        .unwrap()
-        .1
-        .rsplit_once('/')
-        .unwrap()
-        .0
-        .to_owned();
-    format!("mysql://jdbc:mysql://{rest}/{db}?user=athena&password=athena")
+    mysql_connection(db)
 }
 
 async fn my_client(db: &str, extra: &[(&str, &str)]) -> athena_connector::client::Client {

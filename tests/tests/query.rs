@@ -6,12 +6,25 @@ use std::process::{Command, Output};
 use integration_tests::*;
 use sqlx::{AssertSqlSafe, Executor, Row};
 
+/// This test process's `ATHENA_FED_HOME` (where the demo database is created).
+fn home() -> std::path::PathBuf {
+    std::env::temp_dir().join(format!("athena-fed-home-{}", std::process::id()))
+}
+
+/// The demo database `athena-fed query` created, read-only, to cross-check its answers.
+async fn demo_db() -> sqlx::SqlitePool {
+    sqlx::SqlitePool::connect_with(
+        sqlx::sqlite::SqliteConnectOptions::new()
+            .filename(home().join("demo.db"))
+            .read_only(true),
+    )
+    .await
+    .unwrap()
+}
+
 fn query(args: &[&str], env: &[(&str, &str)]) -> Output {
     let mut cmd = Command::new(workspace_binary("athena-fed"));
-    cmd.arg("query").args(args).env(
-        "ATHENA_FED_HOME",
-        std::env::temp_dir().join(format!("athena-fed-home-{}", std::process::id())),
-    );
+    cmd.arg("query").args(args).env("ATHENA_FED_HOME", home());
     for (k, v) in env {
         cmd.env(k, v);
     }
@@ -33,8 +46,7 @@ fn csv_rows(o: &Output) -> Vec<String> {
 }
 
 fn pg_catalog() -> String {
-    let hostport = postgres_url().split_once('@').unwrap().1.to_owned();
-    format!("pg=postgres://jdbc:postgresql://{hostport}?user=athena&password=athena")
+    format!("pg={}", postgres_connection())
 }
 
 #[tokio::test]
@@ -102,15 +114,7 @@ async fn sql_over_mariadb_matches_mariadb() {
                 INSERT INTO qm.t SELECT seq, CONCAT('item', seq % 17), seq * 3 % 1000, seq / 7 FROM seq_1_to_3000;")
         .await
         .unwrap();
-    let rest = mysql_url()
-        .split_once('@')
-        .unwrap()
-        .1
-        .rsplit_once('/')
-        .unwrap()
-        .0
-        .to_owned();
-    let cat = format!("my=mysql://jdbc:mysql://{rest}/qm?user=athena&password=athena");
+    let cat = format!("my={}", mysql_connection("qm"));
     let got = csv_rows(&query(&["--catalog", &cat, "--format", "csv", "SELECT name, sum(qty) AS q, max(price) AS p FROM my.qm.t WHERE qty >= 500 AND name IN ('item1', 'item5') GROUP BY name ORDER BY name"], &[]));
     let want: Vec<String> = sqlx::query("SELECT CONCAT(name, ',', SUM(qty), ',', MAX(price)) FROM qm.t WHERE qty >= 500 AND BINARY name IN ('item1', 'item5') GROUP BY name ORDER BY name")
         .fetch_all(&my)
@@ -139,16 +143,7 @@ async fn athena_functions_over_the_demo_database_answer_like_sqlite() {
         ],
         &[],
     ));
-    let path = std::env::temp_dir()
-        .join(format!("athena-fed-home-{}", std::process::id()))
-        .join("demo.db");
-    let lite = sqlx::SqlitePool::connect_with(
-        sqlx::sqlite::SqliteConnectOptions::new()
-            .filename(&path)
-            .read_only(true),
-    )
-    .await
-    .unwrap();
+    let lite = demo_db().await;
     let want: Vec<String> = sqlx::query_scalar(
         "SELECT m || ',' || n || ',' || d || ',' || s || ',' || nxt FROM ( \
          SELECT strftime('%Y-%m', ordered_at) AS m, count(*) AS n, \
@@ -175,16 +170,7 @@ async fn the_demo_database_answers_like_sqlite() {
         &[],
     );
     let got = csv_rows(&out);
-    let path = std::env::temp_dir()
-        .join(format!("athena-fed-home-{}", std::process::id()))
-        .join("demo.db");
-    let lite = sqlx::SqlitePool::connect_with(
-        sqlx::sqlite::SqliteConnectOptions::new()
-            .filename(&path)
-            .read_only(true),
-    )
-    .await
-    .unwrap();
+    let lite = demo_db().await;
     let want: Vec<String> = sqlx::query_scalar(
         "SELECT status || ',' || count(*) FROM orders GROUP BY status ORDER BY status",
     )
@@ -263,8 +249,7 @@ async fn a_query_large_enough_to_spill_reads_the_blocks_back() {
 
 #[tokio::test]
 async fn connector_errors_name_the_request_and_the_table() {
-    let hostport = postgres_url().split_once('@').unwrap().1.to_owned();
-    let cat = format!("pg=postgres://jdbc:postgresql://{hostport}?user=athena&password=athena");
+    let cat = pg_catalog();
     let pg = postgres().await;
     pg.execute(
         "DROP SCHEMA IF EXISTS qerr CASCADE; CREATE SCHEMA qerr; CREATE TABLE qerr.t (x numeric);
@@ -287,14 +272,7 @@ async fn connector_errors_name_the_request_and_the_table() {
 /// as credentials, and the password appears in no message.
 #[tokio::test]
 async fn user_info_credentials_log_in_and_never_show() {
-    let rest = mysql_url()
-        .split_once('@')
-        .unwrap()
-        .1
-        .rsplit_once('/')
-        .unwrap()
-        .0
-        .to_owned();
+    let rest = mysql_server();
     let good = format!("my=mysql://jdbc:mysql://athena:athena@{rest}/athena_test");
     let got = csv_rows(&query(
         &["--catalog", &good, "--format", "csv", "SELECT 1 AS one"],

@@ -195,8 +195,7 @@ async fn postgres_tables_of_any_size_need_no_configuration() {
             .unwrap();
         }
     }
-    let hostport = postgres_url().split_once('@').unwrap().1.to_owned();
-    let catalog = format!("pg=postgres://jdbc:postgresql://{hostport}?user=athena&password=athena");
+    let catalog = format!("pg={}", postgres_connection());
     check_engine(
         "postgres",
         &catalog,
@@ -238,15 +237,7 @@ async fn mariadb_tables_of_any_size_need_no_configuration() {
             }
         }
     }
-    let rest = mysql_url()
-        .split_once('@')
-        .unwrap()
-        .1
-        .rsplit_once('/')
-        .unwrap()
-        .0
-        .to_owned();
-    let catalog = format!("my=mysql://jdbc:mysql://{rest}/big?user=athena&password=athena");
+    let catalog = format!("my={}", mysql_connection("big"));
     check_engine(
         "mariadb",
         &catalog,

@@ -83,8 +83,7 @@ async fn postgres_mixed_case_names_and_twins() {
     )
     .await
     .unwrap();
-    let hostport = postgres_url().split_once('@').unwrap().1.to_owned();
-    let catalog = format!("pg=postgres://jdbc:postgresql://{hostport}?user=athena&password=athena");
+    let catalog = format!("pg={}", postgres_connection());
     check_mixed_case(&catalog, "pg");
     // Columns differing only in case: this connector refuses the table in GetTable, as
     // Athena relays it (a connector that lists both gets Athena's own error instead: see
@@ -113,15 +112,7 @@ async fn mariadb_mixed_case_names() {
     ] {
         my.execute(AssertSqlSafe(s)).await.unwrap();
     }
-    let rest = mysql_url()
-        .split_once('@')
-        .unwrap()
-        .1
-        .rsplit_once('/')
-        .unwrap()
-        .0
-        .to_owned();
-    let catalog = format!("my=mysql://jdbc:mysql://{rest}/CaseQ?user=athena&password=athena");
+    let catalog = format!("my={}", mysql_connection("CaseQ"));
     check_mixed_case(&catalog, "my");
 }
 

@@ -139,12 +139,13 @@ impl JdbcUrl {
         shown: &str,
     ) -> Result<JdbcUrl, UrlError> {
         let (location, params) = rest.split_once(query).unwrap_or((rest, ""));
-        let (authority, database) = location.split_once('/').unwrap_or((location, ""));
-        // `user:password@host` (Connector/J, libpq URIs), percent-encoded.
-        let (userinfo, authority) = match authority.rsplit_once('@') {
-            Some((u, a)) => (Some(u), a),
-            None => (None, authority),
+        // `user:password@host` (Connector/J, libpq URIs), percent-encoded; a password
+        // holding an unencoded `/` still ends at the last `@`.
+        let (userinfo, location) = match location.rsplit_once('@') {
+            Some((u, l)) => (Some(u), l),
+            None => (None, location),
         };
+        let (authority, database) = location.split_once('/').unwrap_or((location, ""));
         // Multi-host URLs (failover lists): the first host is the primary.
         let authority = authority.split(',').next().unwrap_or_default();
         let (host, port) = host_port(authority, shown)?;
@@ -378,39 +379,43 @@ fn host_port(authority: &str, shown: &str) -> Result<(String, Option<u16>), UrlE
 /// `password3=`, Connector/J's multi-factor forms, and any `…password=` key), the password of
 /// `//user:password@host`, and Oracle's `user/password@`.
 pub fn redact(url: &str) -> String {
+    // ASCII lower-casing keeps byte offsets, so positions found in `lower` index `url`.
+    let lower = url.to_ascii_lowercase();
     let mut out = String::with_capacity(url.len());
-    let mut rest = url;
-    loop {
-        let lower = rest.to_ascii_lowercase();
-        let Some(i) = lower.find("password") else {
-            break;
-        };
+    let mut done = 0;
+    let mut from = 0;
+    while let Some(i) = lower[from..].find("password").map(|i| from + i) {
         // The value starts after `password`, an optional digit and `=`.
         let after = &lower[i + 8..];
         let digits = after.bytes().take_while(u8::is_ascii_digit).count();
+        from = i + 8 + digits;
         if after.as_bytes().get(digits) != Some(&b'=') {
-            out.push_str(&rest[..i + 8]);
-            rest = &rest[i + 8..];
             continue;
         }
-        let value = i + 8 + digits + 1;
-        out.push_str(&rest[..value]);
+        let value = from + 1;
+        let end = url[value..]
+            .find(['&', ';'])
+            .map_or(url.len(), |e| value + e);
+        out.push_str(&url[done..value]);
         out.push_str("***");
-        rest = &rest[value..];
-        let end = rest.find(['&', ';']).unwrap_or(rest.len());
-        rest = &rest[end..];
+        done = end;
+        from = end;
     }
-    out.push_str(rest);
-    // `scheme://user:password@host` (after any `://`, as a connection string nests the
-    // JDBC URL): the user-info ends at the last `@` before the path.
+    out.push_str(&url[done..]);
+    // `scheme://user:password@host` (after the innermost `://`: a connection string nests
+    // the JDBC URL): the user-info ends at the last `@` before the parameters, as the
+    // parser reads it.
     let mut from = 0;
     while let Some(start) = out[from..].find("://").map(|i| from + i + 3) {
-        let end = out[start..]
-            .find(['/', '?', ';'])
+        let stop = out[start..]
+            .find(['?', ';'])
             .map_or(out.len(), |e| start + e);
-        if let Some(at) = out[start..end].rfind('@').map(|a| start + a) {
-            if let Some(colon) = out[start..at].find(':').map(|c| start + c) {
-                out.replace_range(colon + 1..at, "***");
+        if let Some(at) = out[start..stop].rfind('@').map(|a| start + a) {
+            let info = &out[start..at];
+            if !info.contains("://") {
+                if let Some(colon) = info.find(':').map(|c| start + c) {
+                    out.replace_range(colon + 1..at, "***");
+                }
             }
         }
         from = start;
@@ -555,6 +560,14 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(!e.contains("pw"), "{e}");
+        // An unencoded `/` in the password neither splits the URL there nor escapes redaction.
+        let u = JdbcUrl::parse("jdbc:mysql://app:pa/ss@db:3306/x").unwrap();
+        assert_eq!((u.host.as_str(), u.database.as_deref()), ("db", Some("x")));
+        assert_eq!(u.password.as_ref().map(Password::expose), Some("pa/ss"));
+        assert_eq!(
+            redact("mysql://jdbc:mysql://app:pa/ss@db:3306/x?useSSL=true"),
+            "mysql://jdbc:mysql://app:***@db:3306/x?useSSL=true"
+        );
         assert!(matches!(
             JdbcUrl::parse("jdbc:postgresql:///db"),
             Err(UrlError::NoHost(_))

@@ -32,10 +32,14 @@ fn lower_names<'a>(names: impl Iterator<Item = &'a String>) -> Vec<String> {
         .collect()
 }
 
-/// The real names `name` stands for, case-insensitively.
+/// Whether `real` is what the lower-case name `name` stands for.
+fn stands_for(name: &str, real: &str) -> bool {
+    real.to_lowercase() == name.to_lowercase()
+}
+
+/// The real names `name` stands for.
 fn matches<'a>(names: impl Iterator<Item = &'a String>, name: &str) -> Vec<&'a String> {
-    let name = name.to_lowercase();
-    names.filter(|n| n.to_lowercase() == name).collect()
+    names.filter(|n| stands_for(name, n)).collect()
 }
 
 /// The official connectors' answer (`JDBCCaseResolver`) when a lower-case name matches
@@ -61,7 +65,7 @@ impl CatalogProvider for FederatedCatalog {
         let found: Vec<&(String, Vec<String>)> = self
             .schemas
             .iter()
-            .filter(|(s, _)| s.to_lowercase() == name.to_lowercase())
+            .filter(|(s, _)| stands_for(name, s))
             .collect();
         if found.is_empty() {
             return None;
@@ -114,6 +118,6 @@ impl SchemaProvider for FederatedSchema {
     fn table_exist(&self, name: &str) -> bool {
         self.schemas
             .iter()
-            .any(|(_, t)| !matches(t.iter(), name).is_empty())
+            .any(|(_, t)| t.iter().any(|t| stands_for(name, t)))
     }
 }

@@ -74,19 +74,23 @@ enum Header {
 
 fn header(item: &SelectItem) -> Header {
     match item {
-        SelectItem::UnnamedExpr(SqlExpr::Identifier(id)) => Header::Spelled(id.value.clone()),
-        // `t.a` is named `a`; `r.x` (a struct field) `x`.
-        SelectItem::UnnamedExpr(SqlExpr::CompoundIdentifier(parts)) => match parts.last() {
-            Some(last) => Header::Spelled(last.value.clone()),
-            None => Header::Positional,
-        },
-        SelectItem::UnnamedExpr(SqlExpr::Nested(inner)) => {
-            header(&SelectItem::UnnamedExpr((**inner).clone()))
-        }
-        SelectItem::UnnamedExpr(_) => Header::Positional,
+        SelectItem::UnnamedExpr(e) => expression_header(e),
         SelectItem::ExprWithAlias { alias, .. } => Header::Spelled(alias.value.clone()),
         SelectItem::ExprWithAliases { .. } => Header::Positional,
         SelectItem::Wildcard(_) | SelectItem::QualifiedWildcard(..) => Header::Wildcard,
+    }
+}
+
+fn expression_header(e: &SqlExpr) -> Header {
+    match e {
+        SqlExpr::Identifier(id) => Header::Spelled(id.value.clone()),
+        // `t.a` is named `a`; `r.x` (a struct field) `x`.
+        SqlExpr::CompoundIdentifier(parts) => match parts.last() {
+            Some(last) => Header::Spelled(last.value.clone()),
+            None => Header::Positional,
+        },
+        SqlExpr::Nested(inner) => expression_header(inner),
+        _ => Header::Positional,
     }
 }
 

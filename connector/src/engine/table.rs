@@ -26,7 +26,7 @@ use tokio::sync::OnceCell;
 use crate::client::Client;
 use crate::protocol::{Constraints, GetTableResponse, OrderByField, Split};
 
-use super::pushdown::{translate, Capabilities};
+use super::pushdown::{translate, Capabilities, Translation};
 
 /// Splits done, rows read: for the progress line.
 #[derive(Debug, Default)]
@@ -79,9 +79,18 @@ impl FederatedTable {
         })
     }
 
-    /// A filter over lower-case names, rewritten to the real ones.
-    fn to_real(&self, e: &Expr) -> Result<Expr> {
-        real_names(e, &self.lower, &self.table.schema)
+    /// Filters over lower-case names, translated into constraints on the real ones.
+    fn translate(&self, filters: &[&Expr]) -> Result<Translation> {
+        let real = filters
+            .iter()
+            .map(|f| real_names(f, &self.lower, &self.table.schema))
+            .collect::<Result<Vec<_>>>()?;
+        let refs: Vec<&Expr> = real.iter().collect();
+        Ok(translate(
+            &refs,
+            &self.table.schema,
+            &self.state.capabilities,
+        ))
     }
 }
 
@@ -136,13 +145,9 @@ impl TableProvider for FederatedTable {
         &self,
         filters: &[&Expr],
     ) -> Result<Vec<TableProviderFilterPushDown>> {
-        let real = filters
-            .iter()
-            .map(|f| self.to_real(f))
-            .collect::<Result<Vec<_>>>()?;
-        let refs: Vec<&Expr> = real.iter().collect();
-        let t = translate(&refs, &self.table.schema, &self.state.capabilities);
-        Ok(t.pushed
+        Ok(self
+            .translate(filters)?
+            .pushed
             .into_iter()
             .map(|p| {
                 if p {
@@ -168,13 +173,8 @@ impl TableProvider for FederatedTable {
             ),
             None => (self.lower.clone(), self.table.schema.clone()),
         };
-        let real = filters
-            .iter()
-            .map(|f| self.to_real(f))
-            .collect::<Result<Vec<_>>>()?;
-        let refs: Vec<&Expr> = real.iter().collect();
-        let mut constraints =
-            translate(&refs, &self.table.schema, &self.state.capabilities).constraints;
+        let refs: Vec<&Expr> = filters.iter().collect();
+        let mut constraints = self.translate(&refs)?.constraints;
         if let (Some(l), true) = (limit, self.state.capabilities.limit) {
             constraints.limit = l as i64;
         }
@@ -190,6 +190,7 @@ impl TableProvider for FederatedTable {
 
 /// Reads a federated table: splits are planned on first execution and shared by the
 /// partitions, each of which reads every `partitions`-th split.
+#[derive(Clone)]
 pub struct FederatedScanExec {
     pub state: Arc<CatalogState>,
     pub table: GetTableResponse,
@@ -362,15 +363,7 @@ impl ExecutionPlan for FederatedScanExec {
         // Two batches of read-ahead per partition: memory stays at a few blocks per split
         // being read, whatever the table's size.
         let (tx, rx) = tokio::sync::mpsc::channel(2);
-        let this = FederatedScanExec {
-            state: self.state.clone(),
-            table: self.table.clone(),
-            schema: self.schema.clone(),
-            request_schema: self.request_schema.clone(),
-            constraints: self.constraints.clone(),
-            splits: self.splits.clone(),
-            properties: self.properties.clone(),
-        };
+        let this = self.clone();
         // Aborted when the stream is dropped (LIMIT reached, query failed or done), so no
         // read outlives its query nor writes into a spill directory being removed.
         let task = SpawnedTask::spawn(async move {

@@ -62,15 +62,19 @@ impl BlockCrypto {
     }
 
     pub fn decrypt(&self, sealed: &[u8]) -> Result<Vec<u8>, CryptoError> {
+        self.open(sealed.to_vec())
+    }
+
+    /// Decrypts `block` in place (no copy of the block), dropping the tag.
+    pub fn open(&self, mut block: Vec<u8>) -> Result<Vec<u8>, CryptoError> {
         let nonce = Nonce::assume_unique_for_key(self.nonce);
-        let mut buffer = sealed.to_vec();
         let plain_len = self
             .key
-            .open_in_place(nonce, Aad::empty(), &mut buffer)
+            .open_in_place(nonce, Aad::empty(), &mut block)
             .map_err(|_| CryptoError::Authentication)?
             .len();
-        buffer.truncate(plain_len);
-        Ok(buffer)
+        block.truncate(plain_len);
+        Ok(block)
     }
 }
 

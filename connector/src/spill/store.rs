@@ -60,6 +60,16 @@ impl S3Store {
         }
     }
 
+    /// A client for `aws`, path-style: that works with every endpoint (and with bucket
+    /// names holding dots).
+    pub fn from_config(aws: &aws_config::SdkConfig) -> S3Store {
+        S3Store::new(aws_sdk_s3::Client::from_conf(
+            aws_sdk_s3::config::Builder::from(aws)
+                .force_path_style(true)
+                .build(),
+        ))
+    }
+
     pub fn with_put_headers(mut self, headers: Vec<(String, String)>) -> S3Store {
         self.put_headers = Arc::new(headers);
         self
@@ -161,67 +171,56 @@ impl LocalStore {
         &self.root
     }
 
-    fn path(&self, operation: &'static str, at: &SpillLocation) -> Result<Path, StoreError> {
-        let fail = |source: Cause| StoreError {
+    fn fail(&self, operation: &'static str, at: &SpillLocation, source: Cause) -> StoreError {
+        StoreError {
             operation,
             url: self.url(at),
             source,
-        };
+        }
+    }
+
+    fn path(&self, operation: &'static str, at: &SpillLocation) -> Result<Path, StoreError> {
         if at.bucket != LOCAL_BUCKET {
-            return Err(fail(
-                format!("the local spill store holds bucket {LOCAL_BUCKET} only").into(),
-            ));
+            let why = format!("the local spill store holds bucket {LOCAL_BUCKET} only");
+            return Err(self.fail(operation, at, why.into()));
         }
         // `parse` refuses `..`, empty segments and the like: a key never leaves the root.
-        Path::parse(&at.key).map_err(|e| fail(e.into()))
+        Path::parse(&at.key).map_err(|e| self.fail(operation, at, e.into()))
     }
 }
 
 #[async_trait]
 impl BlockStore for LocalStore {
     async fn put(&self, at: &SpillLocation, body: Bytes) -> Result<(), StoreError> {
-        let path = self.path("spill write to", at)?;
+        const OP: &str = "spill write to";
+        let path = self.path(OP, at)?;
         if self.closed.load(Ordering::Acquire) {
-            return Err(StoreError {
-                operation: "spill write to",
-                url: self.url(at),
-                source: "the query is over and its spill directory removed".into(),
-            });
+            let why = "the query is over and its spill directory removed";
+            return Err(self.fail(OP, at, why.into()));
         }
-        self.fs
-            .put(&path, body.into())
-            .await
-            .map(|_| ())
-            .map_err(|e| StoreError {
-                operation: "spill write to",
-                url: self.url(at),
-                source: e.into(),
-            })
+        match self.fs.put(&path, body.into()).await {
+            Ok(_) => Ok(()),
+            Err(e) => Err(self.fail(OP, at, e.into())),
+        }
     }
 
     async fn get(&self, at: &SpillLocation) -> Result<Bytes, StoreError> {
-        let path = self.path("reading spilled block", at)?;
-        let fail = |e: object_store::Error| StoreError {
-            operation: "reading spilled block",
-            url: self.url(at),
-            source: e.into(),
+        const OP: &str = "reading spilled block";
+        let path = self.path(OP, at)?;
+        let read = match self.fs.get(&path).await {
+            Ok(object) => object.bytes().await,
+            Err(e) => Err(e),
         };
-        self.fs
-            .get(&path)
-            .await
-            .map_err(fail)?
-            .bytes()
-            .await
-            .map_err(fail)
+        read.map_err(|e| self.fail(OP, at, e.into()))
     }
 
     async fn delete(&self, at: &SpillLocation) -> Result<(), StoreError> {
-        let path = self.path("deleting spilled block", at)?;
-        self.fs.delete(&path).await.map_err(|e| StoreError {
-            operation: "deleting spilled block",
-            url: self.url(at),
-            source: e.into(),
-        })
+        const OP: &str = "deleting spilled block";
+        let path = self.path(OP, at)?;
+        self.fs
+            .delete(&path)
+            .await
+            .map_err(|e| self.fail(OP, at, e.into()))
     }
 
     fn url(&self, at: &SpillLocation) -> String {

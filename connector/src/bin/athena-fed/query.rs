@@ -113,13 +113,9 @@ pub async fn run(args: Args) -> Result<String, Failure> {
     } else {
         None
     };
-    let s3: Option<Arc<dyn BlockStore>> = aws.as_ref().map(|a| {
-        Arc::new(S3Store::new(aws_sdk_s3::Client::from_conf(
-            aws_sdk_s3::config::Builder::from(a)
-                .force_path_style(true)
-                .build(),
-        ))) as Arc<dyn BlockStore>
-    });
+    let s3 = aws
+        .as_ref()
+        .map(|a| Arc::new(S3Store::from_config(a)) as Arc<dyn BlockStore>);
     // Without a spill bucket, in-process catalogs spill to a directory of this run's,
     // removed when the query ends (this guard lives until then).
     let spill_dir = if spill_bucket || names.is_empty() {
