@@ -23,6 +23,14 @@ fn list_of(list: &DataType, element: DataType) -> DataType {
     }
 }
 
+/// A map's key and value types.
+fn map_key_value(entries: &Field) -> Result<(&DataType, &DataType)> {
+    match entries.data_type() {
+        DataType::Struct(kv) if kv.len() == 2 => Ok((kv[0].data_type(), kv[1].data_type())),
+        other => plan_err!("element_at: unexpected map entries {other}"),
+    }
+}
+
 fn element_type(list: &DataType) -> Option<&DataType> {
     match list {
         DataType::List(f) | DataType::LargeList(f) | DataType::FixedSizeList(f, _) => {
@@ -61,12 +69,9 @@ impl ScalarUDFImpl for ElementAt {
             return plan_err!("element_at: expected 2 arguments, got {}", args.len());
         };
         match container {
-            DataType::Map(entries, _) => match entries.data_type() {
-                DataType::Struct(kv) if kv.len() == 2 => {
-                    Ok(vec![container.clone(), kv[0].data_type().clone()])
-                }
-                other => plan_err!("element_at: unexpected map entries {other}"),
-            },
+            DataType::Map(entries, _) => {
+                Ok(vec![container.clone(), map_key_value(entries)?.0.clone()])
+            }
             DataType::Null => Ok(vec![DataType::Null, key.clone()]),
             t => match element_type(t) {
                 Some(e) => Ok(vec![
@@ -80,10 +85,7 @@ impl ScalarUDFImpl for ElementAt {
 
     fn return_type(&self, args: &[DataType]) -> Result<DataType> {
         match &args[0] {
-            DataType::Map(entries, _) => match entries.data_type() {
-                DataType::Struct(kv) if kv.len() == 2 => Ok(kv[1].data_type().clone()),
-                other => plan_err!("element_at: unexpected map entries {other}"),
-            },
+            DataType::Map(entries, _) => Ok(map_key_value(entries)?.1.clone()),
             DataType::Null => Ok(DataType::Null),
             t => match element_type(t) {
                 Some(e) => Ok(e.clone()),
@@ -244,17 +246,15 @@ impl ScalarUDFImpl for Split {
             let delims = a[1].as_string::<i32>();
             let limits = a.get(2).map(|l| l.as_primitive::<Int64Type>());
             let mut out = ListBuilder::new(StringBuilder::new());
-            for i in 0..strings.len() {
+            for (i, (s, d)) in strings.iter().zip(delims).enumerate() {
                 let limit = match limits {
-                    Some(l) if l.is_null(i) => None,
-                    Some(l) => Some(l.value(i)),
+                    Some(l) => l.is_valid(i).then(|| l.value(i)),
                     None => Some(i64::MAX),
                 };
-                if strings.is_null(i) || delims.is_null(i) || limit.is_none() {
+                let (Some(s), Some(d), Some(limit)) = (s, d, limit) else {
                     out.append_null();
                     continue;
-                }
-                let (s, d, limit) = (strings.value(i), delims.value(i), limit.unwrap_or(0));
+                };
                 if d.is_empty() {
                     return exec_err!("split: the delimiter may not be the empty string");
                 }

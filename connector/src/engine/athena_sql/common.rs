@@ -1,35 +1,45 @@
 //! Shared plumbing: argument broadcasting, temporal values as nanoseconds, and Trino's
 //! date/time units.
 
-use std::sync::Arc;
-
 use arrow::array::timezone::Tz;
-use arrow::array::{
-    ArrayRef, AsArray, Date32Array, Int64Array, TimestampMicrosecondArray,
-    TimestampMillisecondArray, TimestampNanosecondArray, TimestampSecondArray,
-};
+use arrow::array::{ArrayRef, AsArray, Int64Array};
 use arrow::compute::cast;
-use arrow::datatypes::{DataType, Date32Type, TimeUnit};
-use chrono::{DateTime, Datelike, NaiveDate, NaiveDateTime, Offset, TimeZone};
-use datafusion::common::{exec_datafusion_err, exec_err, plan_err, Result, ScalarValue};
+use arrow::datatypes::{DataType, TimeUnit};
+use chrono::{DateTime, NaiveDateTime, Offset, TimeZone};
+use datafusion::common::{exec_datafusion_err, exec_err, plan_err, Result};
+use datafusion::functions::utils::make_scalar_function;
 use datafusion::logical_expr::ColumnarValue;
 
 pub(super) const NANOS_PER_SECOND: i128 = 1_000_000_000;
 pub(super) const NANOS_PER_DAY: i128 = 86_400 * NANOS_PER_SECOND;
 
 /// Runs `f` over the arguments broadcast to arrays of one length, and gives back a scalar
-/// when every argument was one (so constant folding keeps working).
+/// when every argument was one (so constant folding keeps working): DataFusion's
+/// `make_scalar_function` without hints.
 pub(super) fn map_arrays(
     args: &[ColumnarValue],
-    f: impl FnOnce(&[ArrayRef]) -> Result<ArrayRef>,
+    f: impl Fn(&[ArrayRef]) -> Result<ArrayRef>,
 ) -> Result<ColumnarValue> {
-    let all_scalar = args.iter().all(|a| matches!(a, ColumnarValue::Scalar(_)));
-    let arrays = ColumnarValue::values_to_arrays(args)?;
-    let out = f(&arrays)?;
-    if all_scalar {
-        Ok(ColumnarValue::Scalar(ScalarValue::try_from_array(&out, 0)?))
-    } else {
-        Ok(ColumnarValue::Array(out))
+    make_scalar_function(f, vec![])(args)
+}
+
+/// The value parsed from the last string seen, so that a unit or format given as a literal
+/// (the same string on every row) is parsed once per batch, not once per row.
+pub(super) struct LastParsed<T> {
+    last: Option<(String, T)>,
+}
+
+impl<T> LastParsed<T> {
+    pub(super) fn new() -> Self {
+        Self { last: None }
+    }
+
+    pub(super) fn get(&mut self, key: &str, parse: impl FnOnce(&str) -> Result<T>) -> Result<&T> {
+        let entry = match self.last.take() {
+            Some((k, v)) if k == key => (k, v),
+            _ => (key.to_string(), parse(key)?),
+        };
+        Ok(&self.last.insert(entry).1)
     }
 }
 
@@ -64,118 +74,84 @@ pub(super) fn coerce_temporal(name: &str, t: &DataType) -> Result<DataType> {
     }
 }
 
-/// A DATE or TIMESTAMP column's type, with its zone parsed once.
+/// A DATE or TIMESTAMP column's type, with its tick length and zone worked out once.
 #[derive(Clone, Debug)]
-pub(super) enum Temporal {
-    Date,
-    Timestamp(TimeUnit, Option<Arc<str>>, Option<Tz>),
+pub(super) struct Temporal {
+    data_type: DataType,
+    /// Nanoseconds per stored tick (a day for DATE).
+    factor: i128,
+    zone: Option<Tz>,
 }
 
 impl Temporal {
     pub(super) fn of(name: &str, t: &DataType) -> Result<Temporal> {
-        match t {
-            DataType::Date32 => Ok(Temporal::Date),
-            DataType::Timestamp(unit, tz) => {
-                let zone = match tz {
-                    Some(s) => Some(parse_zone(name, s)?),
-                    None => None,
-                };
-                Ok(Temporal::Timestamp(*unit, tz.clone(), zone))
+        let (factor, zone) = match t {
+            DataType::Date32 => (NANOS_PER_DAY, None),
+            DataType::Timestamp(unit, tz) => (
+                unit_nanos(*unit),
+                tz.as_deref().map(|s| parse_zone(name, s)).transpose()?,
+            ),
+            other => {
+                return exec_err!("{name}: expected a date or timestamp argument, got {other}")
             }
-            other => exec_err!("{name}: expected a date or timestamp argument, got {other}"),
-        }
+        };
+        Ok(Temporal {
+            data_type: t.clone(),
+            factor,
+            zone,
+        })
     }
 
     pub(super) fn is_date(&self) -> bool {
-        matches!(self, Temporal::Date)
-    }
-
-    pub(super) fn zone(&self) -> Option<&Tz> {
-        match self {
-            Temporal::Timestamp(_, _, z) => z.as_ref(),
-            Temporal::Date => None,
-        }
-    }
-
-    /// Nanoseconds per stored tick.
-    fn factor(&self) -> i128 {
-        match self {
-            Temporal::Date => NANOS_PER_DAY,
-            Temporal::Timestamp(u, _, _) => unit_nanos(*u),
-        }
+        self.data_type == DataType::Date32
     }
 
     /// The stored values as i64 ticks (days or timestamp units).
     pub(super) fn raw(&self, array: &ArrayRef) -> Result<Int64Array> {
-        match self {
-            Temporal::Date => Ok(array.as_primitive::<Date32Type>().unary(i64::from)),
-            Temporal::Timestamp(..) => Ok(cast(array, &DataType::Int64)?.as_primitive().clone()),
-        }
+        Ok(cast(array, &DataType::Int64)?.as_primitive().clone())
     }
 
     /// Epoch nanoseconds of a stored value (i128 so no unit can overflow).
     pub(super) fn to_nanos(&self, raw: i64) -> i128 {
-        i128::from(raw) * self.factor()
+        i128::from(raw) * self.factor
     }
 
     /// Stored ticks for epoch nanoseconds, flooring to the type's precision.
     pub(super) fn value_of_nanos(&self, name: &str, nanos: i128) -> Result<i64> {
-        let ticks = nanos.div_euclid(self.factor());
-        match self {
-            Temporal::Date => i32::try_from(ticks).map(i64::from).ok(),
-            Temporal::Timestamp(..) => i64::try_from(ticks).ok(),
+        let ticks = nanos.div_euclid(self.factor);
+        if self.is_date() {
+            i32::try_from(ticks).map(i64::from).ok()
+        } else {
+            i64::try_from(ticks).ok()
         }
         .ok_or_else(|| exec_datafusion_err!("{name}: result is out of range"))
     }
 
     /// Builds an array of this type from stored ticks.
-    pub(super) fn build(&self, values: Vec<Option<i64>>) -> Result<ArrayRef> {
-        Ok(match self {
-            Temporal::Date => Arc::new(Date32Array::from(
-                values
-                    .into_iter()
-                    .map(|v| v.and_then(|d| i32::try_from(d).ok()))
-                    .collect::<Vec<_>>(),
-            )),
-            Temporal::Timestamp(unit, tz, _) => {
-                let tz = tz.clone();
-                match unit {
-                    TimeUnit::Second => {
-                        Arc::new(TimestampSecondArray::from(values).with_timezone_opt(tz))
-                    }
-                    TimeUnit::Millisecond => {
-                        Arc::new(TimestampMillisecondArray::from(values).with_timezone_opt(tz))
-                    }
-                    TimeUnit::Microsecond => {
-                        Arc::new(TimestampMicrosecondArray::from(values).with_timezone_opt(tz))
-                    }
-                    TimeUnit::Nanosecond => {
-                        Arc::new(TimestampNanosecondArray::from(values).with_timezone_opt(tz))
-                    }
-                }
-            }
-        })
+    pub(super) fn build(&self, ticks: &Int64Array) -> Result<ArrayRef> {
+        Ok(cast(ticks, &self.data_type)?)
     }
 
     /// Wall-clock time of an instant: in the column's zone, or as stored when it has none.
     pub(super) fn local(&self, name: &str, nanos: i128) -> Result<NaiveDateTime> {
         let utc = naive_from_nanos(name, nanos)?;
-        Ok(match self.zone() {
+        Ok(match &self.zone {
             Some(tz) => tz.from_utc_datetime(&utc).naive_local(),
             None => utc,
         })
     }
 
     /// The instant of a wall-clock time; in a DST gap the offset before the gap is used.
-    pub(super) fn instant(&self, local: NaiveDateTime) -> i128 {
-        let utc = match self.zone() {
+    pub(super) fn instant(&self, name: &str, local: NaiveDateTime) -> Result<i128> {
+        let utc = match &self.zone {
             Some(tz) => match tz.from_local_datetime(&local).earliest() {
-                Some(dt) => dt.naive_utc(),
-                None => local - tz.offset_from_utc_datetime(&local).fix(),
+                Some(dt) => Some(dt.naive_utc()),
+                None => local.checked_sub_offset(tz.offset_from_utc_datetime(&local).fix()),
             },
-            None => local,
+            None => Some(local),
         };
-        naive_to_nanos(utc)
+        utc.map(naive_to_nanos)
+            .ok_or_else(|| exec_datafusion_err!("{name}: result is out of range"))
     }
 }
 
@@ -184,7 +160,7 @@ pub(super) fn parse_zone(name: &str, s: &str) -> Result<Tz> {
         .map_err(|e| exec_datafusion_err!("{name}: invalid time zone '{s}': {e}"))
 }
 
-pub(super) fn unit_nanos(unit: TimeUnit) -> i128 {
+fn unit_nanos(unit: TimeUnit) -> i128 {
     match unit {
         TimeUnit::Second => NANOS_PER_SECOND,
         TimeUnit::Millisecond => 1_000_000,
@@ -193,7 +169,7 @@ pub(super) fn unit_nanos(unit: TimeUnit) -> i128 {
     }
 }
 
-pub(super) fn naive_from_nanos(name: &str, nanos: i128) -> Result<NaiveDateTime> {
+fn naive_from_nanos(name: &str, nanos: i128) -> Result<NaiveDateTime> {
     let secs = i64::try_from(nanos.div_euclid(NANOS_PER_SECOND)).ok();
     let sub = u32::try_from(nanos.rem_euclid(NANOS_PER_SECOND)).ok();
     secs.zip(sub)
@@ -205,18 +181,6 @@ pub(super) fn naive_from_nanos(name: &str, nanos: i128) -> Result<NaiveDateTime>
 pub(super) fn naive_to_nanos(t: NaiveDateTime) -> i128 {
     let utc = t.and_utc();
     i128::from(utc.timestamp()) * NANOS_PER_SECOND + i128::from(utc.timestamp_subsec_nanos())
-}
-
-pub(super) fn days_in_month(year: i32, month: u32) -> u32 {
-    let (ny, nm) = if month == 12 {
-        (year + 1, 1)
-    } else {
-        (year, month + 1)
-    };
-    NaiveDate::from_ymd_opt(ny, nm, 1)
-        .and_then(|d| d.pred_opt())
-        .map(|d| d.day())
-        .unwrap_or(31)
 }
 
 /// Trino's date/time units (`date_add`, `date_diff`, `date_trunc`).
@@ -234,19 +198,32 @@ pub(super) enum Unit {
 }
 
 impl Unit {
-    pub(super) fn parse(name: &str, s: &str) -> Result<Unit> {
-        Ok(match s.to_ascii_lowercase().as_str() {
-            "millisecond" => Unit::Millisecond,
-            "second" => Unit::Second,
-            "minute" => Unit::Minute,
-            "hour" => Unit::Hour,
-            "day" => Unit::Day,
-            "week" => Unit::Week,
-            "month" => Unit::Month,
-            "quarter" => Unit::Quarter,
-            "year" => Unit::Year,
-            _ => return exec_err!("{name}: unknown unit '{s}'"),
-        })
+    fn parse(name: &str, s: &str) -> Result<Unit> {
+        const NAMES: [(&str, Unit); 9] = [
+            ("millisecond", Unit::Millisecond),
+            ("second", Unit::Second),
+            ("minute", Unit::Minute),
+            ("hour", Unit::Hour),
+            ("day", Unit::Day),
+            ("week", Unit::Week),
+            ("month", Unit::Month),
+            ("quarter", Unit::Quarter),
+            ("year", Unit::Year),
+        ];
+        match NAMES.iter().find(|(n, _)| n.eq_ignore_ascii_case(s)) {
+            Some(&(_, unit)) => Ok(unit),
+            None => exec_err!("{name}: unknown unit '{s}'"),
+        }
+    }
+
+    /// Parses a unit, rejecting time units when a value is a DATE, as Trino does ("'hour'
+    /// is not a valid DATE field").
+    pub(super) fn parse_for(name: &str, s: &str, on_date: bool) -> Result<Unit> {
+        let unit = Unit::parse(name, s)?;
+        if on_date && unit.fixed_nanos().is_some() {
+            return exec_err!("{name}: '{s}' is not a valid DATE field");
+        }
+        Ok(unit)
     }
 
     /// Units shorter than a day are exact durations; longer ones follow the calendar.
@@ -258,13 +235,5 @@ impl Unit {
             Unit::Hour => Some(3_600 * NANOS_PER_SECOND),
             _ => None,
         }
-    }
-
-    /// Rejects time units on DATE values, as Trino does ("'hour' is not a valid DATE field").
-    pub(super) fn check_date(self, name: &str, s: &str, t: &Temporal) -> Result<()> {
-        if t.is_date() && self.fixed_nanos().is_some() {
-            return exec_err!("{name}: '{s}' is not a valid DATE field");
-        }
-        Ok(())
     }
 }

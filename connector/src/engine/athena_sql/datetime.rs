@@ -5,16 +5,17 @@
 
 use std::sync::Arc;
 
-use arrow::array::{Array, ArrayRef, AsArray, Int64Array};
-use arrow::datatypes::{DataType, Field, FieldRef};
-use chrono::{Datelike, Duration, Months, NaiveDate, NaiveDateTime, NaiveTime};
+use arrow::array::{ArrayRef, AsArray, Date32Array, Int64Array};
+use arrow::compute::cast;
+use arrow::datatypes::{DataType, Date32Type, Field, FieldRef, Int64Type, TimeUnit};
+use chrono::{Datelike, Duration, Months, NaiveDate, NaiveDateTime, Weekday};
 use datafusion::common::{exec_datafusion_err, exec_err, plan_err, Result};
 use datafusion::logical_expr::{
     ColumnarValue, ReturnFieldArgs, ScalarFunctionArgs, ScalarUDFImpl, Signature, Volatility,
 };
 
 use super::common::{
-    coerce_integer, coerce_string, coerce_temporal, days_in_month, map_arrays, naive_to_nanos,
+    coerce_integer, coerce_string, coerce_temporal, map_arrays, naive_to_nanos, LastParsed,
     Temporal, Unit, NANOS_PER_DAY,
 };
 
@@ -68,20 +69,20 @@ impl ScalarUDFImpl for DateDiff {
                 Temporal::of(name, a[2].data_type())?,
             );
             let (r1, r2) = (k1.raw(&a[1])?, k2.raw(&a[2])?);
-            let mut out = Vec::with_capacity(r1.len());
-            for i in 0..r1.len() {
-                if units.is_null(i) || r1.is_null(i) || r2.is_null(i) {
-                    out.push(None);
-                    continue;
-                }
-                let s = units.value(i);
-                let unit = Unit::parse(name, s)?;
-                unit.check_date(name, s, &k1)?;
-                unit.check_date(name, s, &k2)?;
-                let (n1, n2) = (k1.to_nanos(r1.value(i)), k2.to_nanos(r2.value(i)));
-                out.push(Some(diff(unit, &k1, n1, &k2, n2)?));
-            }
-            Ok(Arc::new(Int64Array::from(out)) as ArrayRef)
+            let on_date = k1.is_date() || k2.is_date();
+            let mut parsed = LastParsed::new();
+            let out: Int64Array = units
+                .iter()
+                .zip(r1.iter().zip(&r2))
+                .map(|row| match row {
+                    (Some(s), (Some(v1), Some(v2))) => {
+                        let unit = *parsed.get(s, |s| Unit::parse_for(name, s, on_date))?;
+                        diff(unit, &k1, k1.to_nanos(v1), &k2, k2.to_nanos(v2)).map(Some)
+                    }
+                    _ => Ok(None),
+                })
+                .collect::<Result<_>>()?;
+            Ok(Arc::new(out) as ArrayRef)
         })
     }
 }
@@ -113,7 +114,7 @@ fn month_diff(from: NaiveDateTime, to: NaiveDateTime) -> i64 {
     let mut months =
         i64::from(to.year() - from.year()) * 12 + i64::from(to.month()) - i64::from(from.month());
     let to_day = to.day();
-    let from_day = if to_day == days_in_month(to.year(), to.month()) {
+    let from_day = if to_day == u32::from(to.num_days_in_month()) {
         from.day().min(to_day)
     } else {
         from.day()
@@ -129,22 +130,14 @@ fn year_diff(from: NaiveDateTime, to: NaiveDateTime) -> i64 {
     if to < from {
         return -year_diff(to, from);
     }
-    let since_new_year = |t: NaiveDateTime| {
-        let jan1 = NaiveDate::from_ymd_opt(t.year(), 1, 1).unwrap_or(t.date());
-        naive_to_nanos(t) - naive_to_nanos(jan1.and_time(NaiveTime::MIN))
-    };
-    let leap = |y: i32| NaiveDate::from_ymd_opt(y, 2, 29).is_some();
-    let to_rem = since_new_year(to);
-    let mut from_rem = since_new_year(from);
-    if from_rem >= 59 * NANOS_PER_DAY {
-        if leap(from.year()) && !leap(to.year()) {
-            from_rem -= NANOS_PER_DAY;
-        } else if !leap(from.year()) && leap(to.year()) {
-            from_rem += NANOS_PER_DAY;
-        }
+    // Days since New Year, `from`'s shifted by the leap day it has and `to` lacks (or the
+    // other way round) once past February 28th.
+    let mut from_day = i64::from(from.ordinal0());
+    if from_day >= 59 {
+        from_day += i64::from(to.date().leap_year()) - i64::from(from.date().leap_year());
     }
     let mut years = i64::from(to.year() - from.year());
-    if to_rem < from_rem {
+    if (i64::from(to.ordinal0()), to.time()) < (from_day, from.time()) {
         years -= 1;
     }
     years
@@ -195,22 +188,23 @@ impl ScalarUDFImpl for DateAdd {
         let name = self.name();
         map_arrays(&args.args, |a| {
             let units = a[0].as_string::<i32>();
-            let values = a[1].as_primitive::<arrow::datatypes::Int64Type>();
+            let values = a[1].as_primitive::<Int64Type>();
             let kind = Temporal::of(name, a[2].data_type())?;
             let raw = kind.raw(&a[2])?;
-            let mut out = Vec::with_capacity(raw.len());
-            for i in 0..raw.len() {
-                if units.is_null(i) || values.is_null(i) || raw.is_null(i) {
-                    out.push(None);
-                    continue;
-                }
-                let s = units.value(i);
-                let unit = Unit::parse(name, s)?;
-                unit.check_date(name, s, &kind)?;
-                let nanos = add(unit, &kind, kind.to_nanos(raw.value(i)), values.value(i))?;
-                out.push(Some(kind.value_of_nanos(name, nanos)?));
-            }
-            kind.build(out)
+            let mut parsed = LastParsed::new();
+            let out: Int64Array = units
+                .iter()
+                .zip(values.iter().zip(&raw))
+                .map(|row| match row {
+                    (Some(s), (Some(n), Some(v))) => {
+                        let unit = *parsed.get(s, |s| Unit::parse_for(name, s, kind.is_date()))?;
+                        let nanos = add(unit, &kind, kind.to_nanos(v), n)?;
+                        kind.value_of_nanos(name, nanos).map(Some)
+                    }
+                    _ => Ok(None),
+                })
+                .collect::<Result<_>>()?;
+            kind.build(&out)
         })
     }
 }
@@ -219,6 +213,7 @@ fn add(unit: Unit, kind: &Temporal, nanos: i128, n: i64) -> Result<i128> {
     let name = "date_add";
     let overflow = || exec_datafusion_err!("{name}: result is out of range");
     if let Some(step) = unit.fixed_nanos() {
+        // i64 × at most 3.6e12 ns fits in i128; the result's range is checked by the caller.
         return Ok(nanos + i128::from(n) * step);
     }
     let local = kind.local(name, nanos)?;
@@ -248,7 +243,7 @@ fn add(unit: Unit, kind: &Temporal, nanos: i128, n: i64) -> Result<i128> {
         }
     }
     .ok_or_else(overflow)?;
-    Ok(kind.instant(moved))
+    kind.instant(name, moved)
 }
 
 /// `date_trunc(unit, x)`: DataFusion's for timestamps and times; for DATE Trino returns a
@@ -290,7 +285,7 @@ impl ScalarUDFImpl for DateTrunc {
         let x = match x {
             DataType::Time32(_) | DataType::Time64(_) => x.clone(),
             DataType::Utf8 | DataType::Utf8View | DataType::LargeUtf8 => {
-                DataType::Timestamp(arrow::datatypes::TimeUnit::Nanosecond, None)
+                DataType::Timestamp(TimeUnit::Nanosecond, None)
             }
             other => coerce_temporal(self.name(), other)?,
         };
@@ -319,44 +314,36 @@ impl ScalarUDFImpl for DateTrunc {
         }
         let name = self.name();
         map_arrays(&args.args, |a| {
-            let units = cast_utf8(&a[0])?;
-            let units = units.as_string::<i32>();
-            let days = a[1].as_primitive::<arrow::datatypes::Date32Type>();
-            let mut out = Vec::with_capacity(days.len());
-            for i in 0..days.len() {
-                if units.is_null(i) || days.is_null(i) {
-                    out.push(None);
-                    continue;
-                }
-                let s = units.value(i);
-                let unit = Unit::parse(name, s)?;
-                unit.check_date(name, s, &Temporal::Date)?;
-                let date = NaiveDate::from_num_days_from_ce_opt(days.value(i) + EPOCH_CE_DAYS)
-                    .ok_or_else(|| exec_datafusion_err!("{name}: date is out of range"))?;
-                let t = trunc_date(unit, date)
-                    .ok_or_else(|| exec_datafusion_err!("{name}: date is out of range"))?;
-                out.push(Some(i64::from(t.num_days_from_ce() - EPOCH_CE_DAYS)));
-            }
-            Temporal::Date.build(out)
+            // The unit may be any string type (see coerce_types).
+            let units = cast(&a[0], &DataType::Utf8)?;
+            let days = a[1].as_primitive::<Date32Type>();
+            let mut parsed = LastParsed::new();
+            let out: Date32Array = units
+                .as_string::<i32>()
+                .iter()
+                .zip(days)
+                .map(|row| {
+                    let (Some(s), Some(day)) = row else {
+                        return Ok(None);
+                    };
+                    let unit = *parsed.get(s, |s| Unit::parse_for(name, s, true))?;
+                    Date32Type::to_naive_date_opt(day)
+                        .and_then(|date| trunc_date(unit, date))
+                        .map(|t| Some(Date32Type::from_naive_date(t)))
+                        .ok_or_else(|| exec_datafusion_err!("{name}: date is out of range"))
+                })
+                .collect::<Result<_>>()?;
+            Ok(Arc::new(out) as ArrayRef)
         })
     }
 }
 
-/// Days from 0001-01-01 (chrono's CE day 1) to 1970-01-01.
-const EPOCH_CE_DAYS: i32 = 719_163;
-
 fn trunc_date(unit: Unit, d: NaiveDate) -> Option<NaiveDate> {
     match unit {
-        Unit::Week => d.checked_sub_signed(Duration::days(i64::from(
-            d.weekday().num_days_from_monday(),
-        ))),
+        Unit::Week => d.week(Weekday::Mon).checked_first_day(),
         Unit::Month => d.with_day(1),
-        Unit::Quarter => NaiveDate::from_ymd_opt(d.year(), (d.month() - 1) / 3 * 3 + 1, 1),
-        Unit::Year => NaiveDate::from_ymd_opt(d.year(), 1, 1),
+        Unit::Quarter => NaiveDate::from_ymd_opt(d.year(), (d.quarter() - 1) * 3 + 1, 1),
+        Unit::Year => d.with_ordinal(1),
         _ => Some(d),
     }
-}
-
-fn cast_utf8(a: &ArrayRef) -> Result<ArrayRef> {
-    Ok(arrow::compute::cast(a, &DataType::Utf8)?)
 }

@@ -1,17 +1,15 @@
 //! Trino's one-field extractors (`year(x)`, `day_of_week(x)`, ...), each a BIGINT read
-//! from the wall clock of the value's zone.
+//! from the wall clock of the value's zone: arrow's `date_part` kernel, widened.
 
-use std::sync::Arc;
-
-use arrow::array::{Array, ArrayRef, Int64Array};
+use arrow::array::Array;
+use arrow::compute::{cast, date_part, DatePart};
 use arrow::datatypes::DataType;
-use chrono::{Datelike, NaiveDateTime, Timelike};
-use datafusion::common::{plan_err, Result};
+use datafusion::common::{exec_err, plan_err, Result};
 use datafusion::logical_expr::{
     ColumnarValue, ScalarFunctionArgs, ScalarUDF, ScalarUDFImpl, Signature, Volatility,
 };
 
-use super::common::{coerce_temporal, map_arrays, Temporal};
+use super::common::{coerce_temporal, map_arrays};
 
 #[derive(Debug, PartialEq, Eq, Hash, Clone, Copy)]
 enum Part {
@@ -37,21 +35,22 @@ impl Part {
         )
     }
 
-    fn get(self, t: NaiveDateTime) -> i64 {
-        i64::from(match self {
-            Part::Year => t.year(),
-            Part::Quarter => (t.month0() / 3 + 1) as i32,
-            Part::Month => t.month() as i32,
-            Part::Week => t.iso_week().week() as i32,
-            Part::Day => t.day() as i32,
-            Part::DayOfWeek => t.weekday().number_from_monday() as i32,
-            Part::DayOfYear => t.ordinal() as i32,
-            Part::YearOfWeek => t.iso_week().year(),
-            Part::Hour => t.hour() as i32,
-            Part::Minute => t.minute() as i32,
-            Part::Second => t.second() as i32,
-            Part::Millisecond => (t.nanosecond() % 1_000_000_000 / 1_000_000) as i32,
-        })
+    /// Arrow's equivalent (arrow's `DatePart` is not `Hash`, which UDFs need).
+    fn arrow(self) -> DatePart {
+        match self {
+            Part::Year => DatePart::Year,
+            Part::Quarter => DatePart::Quarter,
+            Part::Month => DatePart::Month,
+            Part::Week => DatePart::WeekISO,
+            Part::Day => DatePart::Day,
+            Part::DayOfWeek => DatePart::DayOfWeekMonday1,
+            Part::DayOfYear => DatePart::DayOfYear,
+            Part::YearOfWeek => DatePart::YearISO,
+            Part::Hour => DatePart::Hour,
+            Part::Minute => DatePart::Minute,
+            Part::Second => DatePart::Second,
+            Part::Millisecond => DatePart::Millisecond,
+        }
     }
 }
 
@@ -120,18 +119,12 @@ impl ScalarUDFImpl for Extract {
 
     fn invoke_with_args(&self, args: ScalarFunctionArgs) -> Result<ColumnarValue> {
         map_arrays(&args.args, |a| {
-            let kind = Temporal::of(self.name, a[0].data_type())?;
-            let raw = kind.raw(&a[0])?;
-            let mut out = Vec::with_capacity(raw.len());
-            for i in 0..raw.len() {
-                if raw.is_null(i) {
-                    out.push(None);
-                } else {
-                    let local = kind.local(self.name, kind.to_nanos(raw.value(i)))?;
-                    out.push(Some(self.part.get(local)));
-                }
+            let parts = date_part(&a[0], self.part.arrow())?;
+            // Arrow gives NULL for values beyond chrono's range (±262,143 years).
+            if parts.null_count() != a[0].null_count() {
+                return exec_err!("{}: timestamp is out of range", self.name);
             }
-            Ok(Arc::new(Int64Array::from(out)) as ArrayRef)
+            Ok(cast(&parts, &DataType::Int64)?)
         })
     }
 }

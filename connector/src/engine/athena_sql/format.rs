@@ -7,15 +7,15 @@
 
 use std::sync::Arc;
 
-use arrow::array::{Array, ArrayRef, AsArray, StringArray, TimestampMillisecondArray};
+use arrow::array::{ArrayRef, AsArray, StringArray, TimestampMillisecondArray};
 use arrow::datatypes::{DataType, TimeUnit};
 use chrono::{Datelike, Duration, NaiveDate, NaiveDateTime, NaiveTime, Timelike, Weekday};
-use datafusion::common::{exec_datafusion_err, exec_err, plan_err, Result};
+use datafusion::common::{exec_err, plan_err, Result};
 use datafusion::logical_expr::{
     ColumnarValue, ScalarFunctionArgs, ScalarUDFImpl, Signature, Volatility,
 };
 
-use super::common::{coerce_string, coerce_temporal, map_arrays, naive_to_nanos, Temporal};
+use super::common::{coerce_string, coerce_temporal, map_arrays, LastParsed, Temporal};
 
 const DAYS: [&str; 7] = [
     "Monday",
@@ -71,11 +71,9 @@ fn compile(name: &str, format: &str) -> Result<Vec<Tok>> {
     Ok(out)
 }
 
+/// 1..=12, as `%h %I %l %r` print it.
 fn clock_hour(t: NaiveDateTime) -> u32 {
-    match t.hour() % 12 {
-        0 => 12,
-        h => h,
-    }
+    t.hour12().1
 }
 
 fn print(tokens: &[Tok], t: NaiveDateTime) -> String {
@@ -199,7 +197,7 @@ impl Input<'_> {
     fn lit(&mut self, c: char) -> Option<()> {
         let mut it = self.s.chars();
         let got = it.next()?;
-        (got == c || got.eq_ignore_ascii_case(&c)).then(|| self.s = it.as_str())
+        got.eq_ignore_ascii_case(&c).then(|| self.s = it.as_str())
     }
 
     fn ampm(&mut self) -> Option<bool> {
@@ -308,20 +306,6 @@ fn resolve(f: &Fields) -> Option<NaiveDateTime> {
     Some(date.and_time(time))
 }
 
-/// Compiles each row's format, reusing the previous row's when it is the same string.
-struct Formats {
-    last: Option<(String, Vec<Tok>)>,
-}
-
-impl Formats {
-    fn get(&mut self, name: &str, format: &str) -> Result<&[Tok]> {
-        if self.last.as_ref().map(|(f, _)| f.as_str()) != Some(format) {
-            self.last = Some((format.to_string(), compile(name, format)?));
-        }
-        Ok(self.last.as_ref().map(|(_, t)| t.as_slice()).unwrap_or(&[]))
-    }
-}
-
 /// `date_format(timestamp, format)` → VARCHAR.
 #[derive(Debug, PartialEq, Eq, Hash)]
 pub(super) struct DateFormat {
@@ -367,19 +351,21 @@ impl ScalarUDFImpl for DateFormat {
         map_arrays(&args.args, |a| {
             let kind = Temporal::of(name, a[0].data_type())?;
             let raw = kind.raw(&a[0])?;
-            let formats = a[1].as_string::<i32>();
-            let mut cache = Formats { last: None };
-            let mut out = Vec::with_capacity(raw.len());
-            for i in 0..raw.len() {
-                if raw.is_null(i) || formats.is_null(i) {
-                    out.push(None);
-                    continue;
-                }
-                let tokens = cache.get(name, formats.value(i))?;
-                let local = kind.local(name, kind.to_nanos(raw.value(i)))?;
-                out.push(Some(print(tokens, local)));
-            }
-            Ok(Arc::new(StringArray::from(out)) as ArrayRef)
+            // Each row's format is compiled, unless it is the previous row's.
+            let mut compiled = LastParsed::new();
+            let out: StringArray = raw
+                .iter()
+                .zip(a[1].as_string::<i32>())
+                .map(|row| {
+                    let (Some(v), Some(format)) = row else {
+                        return Ok(None);
+                    };
+                    let tokens = compiled.get(format, |f| compile(name, f))?;
+                    let local = kind.local(name, kind.to_nanos(v))?;
+                    Ok(Some(print(tokens, local)))
+                })
+                .collect::<Result<_>>()?;
+            Ok(Arc::new(out) as ArrayRef)
         })
     }
 }
@@ -427,25 +413,23 @@ impl ScalarUDFImpl for DateParse {
     fn invoke_with_args(&self, args: ScalarFunctionArgs) -> Result<ColumnarValue> {
         let name = self.name();
         map_arrays(&args.args, |a| {
-            let strings = a[0].as_string::<i32>();
-            let formats = a[1].as_string::<i32>();
-            let mut cache = Formats { last: None };
-            let mut out = Vec::with_capacity(strings.len());
-            for i in 0..strings.len() {
-                if strings.is_null(i) || formats.is_null(i) {
-                    out.push(None);
-                    continue;
-                }
-                let (s, format) = (strings.value(i), formats.value(i));
-                let t = parse(cache.get(name, format)?, s).ok_or_else(|| {
-                    exec_datafusion_err!("{name}: invalid value '{s}' for format '{format}'")
-                })?;
-                let ms = naive_to_nanos(t).div_euclid(1_000_000);
-                out.push(Some(i64::try_from(ms).map_err(|_| {
-                    exec_datafusion_err!("{name}: '{s}' is out of range")
-                })?));
-            }
-            Ok(Arc::new(TimestampMillisecondArray::from(out)) as ArrayRef)
+            let mut compiled = LastParsed::new();
+            let out: TimestampMillisecondArray = a[0]
+                .as_string::<i32>()
+                .iter()
+                .zip(a[1].as_string::<i32>())
+                .map(|row| {
+                    let (Some(s), Some(format)) = row else {
+                        return Ok(None);
+                    };
+                    match parse(compiled.get(format, |f| compile(name, f))?, s) {
+                        // chrono's range (±262,143 years) fits in i64 milliseconds.
+                        Some(t) => Ok(Some(t.and_utc().timestamp_millis())),
+                        None => exec_err!("{name}: invalid value '{s}' for format '{format}'"),
+                    }
+                })
+                .collect::<Result<_>>()?;
+            Ok(Arc::new(out) as ArrayRef)
         })
     }
 }

@@ -8,15 +8,15 @@
 
 use std::sync::Arc;
 
-use arrow::array::{Array, ArrayRef, AsArray, Date32Array};
-use arrow::datatypes::{DataType, Field, FieldRef, TimeUnit};
-use chrono::{Datelike, NaiveDate, NaiveDateTime, NaiveTime, Weekday};
+use arrow::array::{ArrayRef, AsArray, Date32Array, Int64Array};
+use arrow::datatypes::{DataType, Date32Type, Field, FieldRef, TimeUnit};
+use chrono::{NaiveDate, NaiveDateTime, NaiveTime, Weekday};
 use datafusion::common::{exec_datafusion_err, exec_err, plan_err, Result, ScalarValue};
 use datafusion::logical_expr::{
     ColumnarValue, ReturnFieldArgs, ScalarFunctionArgs, ScalarUDFImpl, Signature, Volatility,
 };
 
-use super::common::{coerce_string, map_arrays, naive_to_nanos, unit_nanos, Temporal};
+use super::common::{coerce_string, map_arrays, naive_to_nanos, Temporal, NANOS_PER_SECOND};
 
 /// A parsed value: wall-clock time and its offset in seconds (`None` when absent, which
 /// means the session zone, UTC).
@@ -27,7 +27,7 @@ struct Parsed {
 
 impl Parsed {
     fn nanos(&self) -> i128 {
-        naive_to_nanos(self.local) - i128::from(self.offset.unwrap_or(0)) * 1_000_000_000
+        naive_to_nanos(self.local) - i128::from(self.offset.unwrap_or(0)) * NANOS_PER_SECOND
     }
 
     /// The zone Trino displays: `UTC` for `Z` or no offset, else `±hh:mm`.
@@ -125,16 +125,8 @@ fn date(c: &mut Cursor) -> Option<NaiveDate> {
                     None => c.pos = save,
                 }
             }
-            let weekday = match dow {
-                1 => Weekday::Mon,
-                2 => Weekday::Tue,
-                3 => Weekday::Wed,
-                4 => Weekday::Thu,
-                5 => Weekday::Fri,
-                6 => Weekday::Sat,
-                7 => Weekday::Sun,
-                _ => return None,
-            };
+            // chrono numbers weekdays from Monday = 0; ISO from Monday = 1.
+            let weekday = Weekday::try_from(u8::try_from(dow - 1).ok()?).ok()?;
             if c.pos > best.0 {
                 best = (
                     c.pos,
@@ -227,6 +219,18 @@ fn parse_date(s: &str) -> Option<NaiveDate> {
     (c.pos == c.s.len()).then_some(d)
 }
 
+/// Maps each string of a Utf8 array with `f` into an array; NULL stays NULL.
+fn parse_each<A, T>(strings: &ArrayRef, f: impl Fn(&str) -> Result<T>) -> Result<A>
+where
+    A: FromIterator<Option<T>>,
+{
+    strings
+        .as_string::<i32>()
+        .iter()
+        .map(|s| s.map(&f).transpose())
+        .collect()
+}
+
 /// `from_iso8601_timestamp` (milliseconds) and `from_iso8601_timestamp_nanos`.
 #[derive(Debug, PartialEq, Eq, Hash)]
 pub(super) struct FromIso8601Timestamp {
@@ -279,25 +283,17 @@ impl ScalarUDFImpl for FromIso8601Timestamp {
     }
 
     fn invoke_with_args(&self, args: ScalarFunctionArgs) -> Result<ColumnarValue> {
+        // The return type has `self.unit`, so storing truncates to it (Joda keeps
+        // milliseconds).
         let kind = Temporal::of(self.name, args.return_field.data_type())?;
         map_arrays(&args.args, |a| {
-            let strings = a[0].as_string::<i32>();
-            let mut out = Vec::with_capacity(strings.len());
-            for s in strings.iter() {
-                out.push(match s {
-                    None => None,
-                    Some(s) => {
-                        let p = parse_timestamp(s).ok_or_else(|| {
-                            exec_datafusion_err!("{}: invalid ISO 8601 timestamp '{s}'", self.name)
-                        })?;
-                        // Truncate to the unit, as Joda keeps milliseconds.
-                        let nanos = p.nanos();
-                        let step = unit_nanos(self.unit);
-                        Some(kind.value_of_nanos(self.name, nanos.div_euclid(step) * step)?)
-                    }
-                });
-            }
-            kind.build(out)
+            let ticks: Int64Array = parse_each(&a[0], |s| {
+                let p = parse_timestamp(s).ok_or_else(|| {
+                    exec_datafusion_err!("{}: invalid ISO 8601 timestamp '{s}'", self.name)
+                })?;
+                kind.value_of_nanos(self.name, p.nanos())
+            })?;
+            kind.build(&ticks)
         })
     }
 }
@@ -338,20 +334,14 @@ impl ScalarUDFImpl for FromIso8601Date {
 
     fn invoke_with_args(&self, args: ScalarFunctionArgs) -> Result<ColumnarValue> {
         map_arrays(&args.args, |a| {
-            let strings = a[0].as_string::<i32>();
-            let mut out = Vec::with_capacity(strings.len());
-            for s in strings.iter() {
-                out.push(match s {
-                    None => None,
-                    Some(s) => {
-                        let d = parse_date(s).ok_or_else(|| {
-                            exec_datafusion_err!("from_iso8601_date: invalid ISO 8601 date '{s}'")
-                        })?;
-                        Some(d.num_days_from_ce() - 719_163)
-                    }
-                });
-            }
-            Ok(Arc::new(Date32Array::from(out)) as ArrayRef)
+            let days: Date32Array = parse_each(&a[0], |s| {
+                parse_date(s)
+                    .map(Date32Type::from_naive_date)
+                    .ok_or_else(|| {
+                        exec_datafusion_err!("from_iso8601_date: invalid ISO 8601 date '{s}'")
+                    })
+            })?;
+            Ok(Arc::new(days) as ArrayRef)
         })
     }
 }

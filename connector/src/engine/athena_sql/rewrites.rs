@@ -52,16 +52,10 @@ fn fix(e: Expr) -> Result<Transformed<Expr>> {
         ScalarValue::Utf8(Some(format!("{s}:00"))),
         meta.clone(),
     ));
-    let field = field.clone();
     Ok(Transformed::yes(match e {
-        Expr::TryCast(_) => Expr::TryCast(TryCast {
-            expr: literal,
-            field,
-        }),
-        _ => Expr::Cast(Cast {
-            expr: literal,
-            field,
-        }),
+        Expr::TryCast(c) => Expr::TryCast(TryCast { expr: literal, ..c }),
+        Expr::Cast(c) => Expr::Cast(Cast { expr: literal, ..c }),
+        other => other,
     }))
 }
 
@@ -69,31 +63,18 @@ fn fix(e: Expr) -> Result<Transformed<Expr>> {
 fn lacks_seconds(s: &str) -> bool {
     let b = s.as_bytes();
     let digits = |r: std::ops::Range<usize>| b[r].iter().all(u8::is_ascii_digit);
-    match b.len() {
-        15 => {
-            digits(0..4)
-                && digits(5..7)
-                && digits(8..10)
-                && digits(11..12)
-                && digits(13..15)
-                && b[4] == b'-'
-                && b[7] == b'-'
-                && matches!(b[10], b' ' | b'T')
-                && b[12] == b':'
-        }
-        16 => {
-            digits(0..4)
-                && digits(5..7)
-                && digits(8..10)
-                && digits(11..13)
-                && digits(14..16)
-                && b[4] == b'-'
-                && b[7] == b'-'
-                && matches!(b[10], b' ' | b'T')
-                && b[13] == b':'
-        }
-        _ => false,
-    }
+    // The hour has one or two digits; the minutes follow the colon 3 bytes from the end.
+    let colon = b.len().wrapping_sub(3);
+    matches!(b.len(), 15 | 16)
+        && digits(0..4)
+        && b[4] == b'-'
+        && digits(5..7)
+        && b[7] == b'-'
+        && digits(8..10)
+        && matches!(b[10], b' ' | b'T')
+        && digits(11..colon)
+        && b[colon] == b':'
+        && digits(colon + 1..b.len())
 }
 
 /// `CAST(ROW(a, b) AS STRUCT<x .., y ..>)` → `CAST(named_struct('x', a, 'y', b) AS ..)`.
@@ -129,4 +110,26 @@ fn name_row_fields(e: &Expr) -> Option<Expr> {
         expr: Box::new(datafusion::functions::core::named_struct().call(named)),
         field: field.clone(),
     }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::lacks_seconds;
+
+    #[test]
+    fn lacks_seconds_takes_one_or_two_hour_digits() {
+        for s in ["2012-10-31 01:00", "2012-10-31T01:00", "2012-10-31 1:00"] {
+            assert!(lacks_seconds(s), "{s}");
+        }
+        for s in [
+            "2012-10-31 01:00:00",
+            "2012-10-31 0a:00",
+            "2012-10-31 001:0",
+            "2012-10-31 01:0",
+            "2012-10-31",
+            "2012-10-31 é:00",
+        ] {
+            assert!(!lacks_seconds(s), "{s}");
+        }
+    }
 }

@@ -1,6 +1,6 @@
 //! Each function against Trino's/Athena's documented examples, through SQL.
 
-use arrow::array::ArrayRef;
+use arrow::array::{ArrayRef, RecordBatch};
 use arrow::util::display::array_value_to_string;
 use datafusion::prelude::SessionContext;
 
@@ -20,41 +20,67 @@ fn shown(col: &ArrayRef, i: usize) -> String {
     }
 }
 
-/// Every value of the first column `sql` returns, displayed.
-async fn column(sql: &str) -> Vec<String> {
-    let batches = ctx()
+/// Every batch `sql` returns.
+async fn run(sql: &str) -> Vec<RecordBatch> {
+    ctx()
         .sql(sql)
         .await
         .unwrap_or_else(|e| panic!("{sql}: {e}"))
         .collect()
         .await
-        .unwrap_or_else(|e| panic!("{sql}: {e}"));
-    batches
+        .unwrap_or_else(|e| panic!("{sql}: {e}"))
+}
+
+/// Every value of the first column `sql` returns, displayed.
+async fn column(sql: &str) -> Vec<String> {
+    run(sql)
+        .await
         .iter()
         .flat_map(|b| (0..b.num_rows()).map(|i| shown(b.column(0), i)))
         .collect()
 }
 
-/// The single value `sql` returns, as (arrow type, displayed value).
-async fn typed(sql: &str) -> (String, String) {
-    let batches = ctx()
-        .sql(sql)
-        .await
-        .unwrap_or_else(|e| panic!("{sql}: {e}"))
-        .collect()
-        .await
-        .unwrap_or_else(|e| panic!("{sql}: {e}"));
+/// The single row `sql` returns, as (arrow type, displayed value) per column.
+async fn typed_row(sql: &str) -> Vec<(String, String)> {
+    let batches = run(sql).await;
     let batch = batches
         .iter()
         .find(|b| b.num_rows() > 0)
         .unwrap_or_else(|| panic!("{sql}: no rows"));
     assert_eq!(batch.num_rows(), 1, "{sql}");
-    let col = batch.column(0);
-    (col.data_type().to_string(), shown(col, 0))
+    batch
+        .columns()
+        .iter()
+        .map(|col| (col.data_type().to_string(), shown(col, 0)))
+        .collect()
+}
+
+/// The single value `sql` returns, as (arrow type, displayed value).
+async fn typed(sql: &str) -> (String, String) {
+    typed_row(sql).await.swap_remove(0)
 }
 
 async fn value(sql: &str) -> String {
     typed(sql).await.1
+}
+
+/// Evaluates every `(expression, expected value)` case in one `SELECT` and checks each
+/// value, and its arrow type when `arrow_type` is given.
+async fn assert_values<E: AsRef<str>>(cases: &[(E, &str)], arrow_type: Option<&str>) {
+    let select: Vec<String> = cases
+        .iter()
+        .enumerate()
+        .map(|(i, (expr, _))| format!("{} AS c{i}", expr.as_ref()))
+        .collect();
+    let row = typed_row(&format!("SELECT {}", select.join(", "))).await;
+    assert_eq!(row.len(), cases.len());
+    for ((expr, expected), (t, v)) in cases.iter().zip(row) {
+        let expr = expr.as_ref();
+        if let Some(arrow_type) = arrow_type {
+            assert_eq!(t, arrow_type, "{expr}");
+        }
+        assert_eq!(v, *expected, "{expr}");
+    }
 }
 
 async fn error(sql: &str) -> String {
@@ -85,13 +111,7 @@ async fn date_diff_trino_examples() {
         ("date_diff('second', TIMESTAMP '2020-06-01 12:30:45.000000000', TIMESTAMP '2020-06-02 12:30:45.123456789')", "86400"),
         ("date_diff('millisecond', TIMESTAMP '2020-06-01 12:30:45.000000000', TIMESTAMP '2020-06-02 12:30:45.123456789')", "86400123"),
     ];
-    for (expr, expected) in cases {
-        assert_eq!(
-            typed(&format!("SELECT {expr}")).await,
-            ("Int64".into(), expected.into()),
-            "{expr}"
-        );
-    }
+    assert_values(&cases, Some("Int64")).await;
 }
 
 #[tokio::test]
@@ -115,9 +135,7 @@ async fn date_diff_calendar() {
         // Instants, whatever the zones.
         ("date_diff('minute', from_iso8601_timestamp('2020-05-11T11:00:00+01:00'), from_iso8601_timestamp('2020-05-11T11:00:00Z'))", "60"),
     ];
-    for (expr, expected) in cases {
-        assert_eq!(value(&format!("SELECT {expr}")).await, expected, "{expr}");
-    }
+    assert_values(&cases, None).await;
 }
 
 #[tokio::test]
@@ -175,14 +193,7 @@ async fn date_add_trino_examples() {
             "2012-11-30T01:00:00",
         ),
     ];
-    for (expr, expected) in cases {
-        let (t, v) = typed(&format!("SELECT {expr}")).await;
-        assert_eq!(
-            (t.as_str(), v.as_str()),
-            ("Timestamp(ns)", expected),
-            "{expr}"
-        );
-    }
+    assert_values(&cases, Some("Timestamp(ns)")).await;
 }
 
 #[tokio::test]
@@ -194,10 +205,7 @@ async fn date_add_dates_stay_dates() {
         ("date_add('year', 1, DATE '2012-02-29')", "2013-02-28"),
         ("date_add('Day', 2, DATE '2012-08-08')", "2012-08-10"),
     ];
-    for (expr, expected) in cases {
-        let (t, v) = typed(&format!("SELECT {expr}")).await;
-        assert_eq!((t.as_str(), v.as_str()), ("Date32", expected), "{expr}");
-    }
+    assert_values(&cases, Some("Date32")).await;
     // Zone kept; days follow the zone's wall clock.
     assert_eq!(
         value("SELECT date_add('day', 1, from_iso8601_timestamp('2020-05-11T23:30:00+01:00'))")
@@ -238,14 +246,8 @@ async fn date_trunc_trino_examples() {
         ("quarter", "2001-07-01T00:00:00"),
         ("year", "2001-01-01T00:00:00"),
     ];
-    for (unit, expected) in cases {
-        let (t, v) = typed(&format!("SELECT date_trunc('{unit}', {ts})")).await;
-        assert_eq!(
-            (t.as_str(), v.as_str()),
-            ("Timestamp(ns)", expected),
-            "{unit}"
-        );
-    }
+    let cases = cases.map(|(unit, expected)| (format!("date_trunc('{unit}', {ts})"), expected));
+    assert_values(&cases, Some("Timestamp(ns)")).await;
     // A DATE stays a DATE, as in Trino.
     let cases = [
         ("day", "2001-08-22"),
@@ -254,10 +256,9 @@ async fn date_trunc_trino_examples() {
         ("quarter", "2001-07-01"),
         ("year", "2001-01-01"),
     ];
-    for (unit, expected) in cases {
-        let (t, v) = typed(&format!("SELECT date_trunc('{unit}', DATE '2001-08-22')")).await;
-        assert_eq!((t.as_str(), v.as_str()), ("Date32", expected), "{unit}");
-    }
+    let cases = cases
+        .map(|(unit, expected)| (format!("date_trunc('{unit}', DATE '2001-08-22')"), expected));
+    assert_values(&cases, Some("Date32")).await;
     assert_eq!(
         value("SELECT date_trunc('day', CAST(NULL AS DATE))").await,
         "NULL"
@@ -312,17 +313,13 @@ async fn from_iso8601() {
         column("SELECT from_iso8601_timestamp(s) FROM (VALUES ('2020-05-11T11:15:05.055+01:00'), (NULL)) t(s)").await,
         ["2020-05-11T10:15:05.055Z", "NULL"]
     );
-    for (s, expected) in [
+    let cases = [
         ("2020-05-11", "2020-05-11"),
         ("2020-W10", "2020-03-02"),
         ("2020-123", "2020-05-02"),
-    ] {
-        assert_eq!(
-            typed(&format!("SELECT from_iso8601_date('{s}')")).await,
-            ("Date32".into(), expected.into()),
-            "{s}"
-        );
-    }
+    ]
+    .map(|(s, expected)| (format!("from_iso8601_date('{s}')"), expected));
+    assert_values(&cases, Some("Date32")).await;
     assert_eq!(value("SELECT from_iso8601_date(NULL)").await, "NULL");
     assert_error(
         "SELECT from_iso8601_date('2020-13-01')",
@@ -401,13 +398,8 @@ async fn field_extractors() {
         ("second", "5"),
         ("millisecond", "321"),
     ];
-    for (f, expected) in cases {
-        assert_eq!(
-            typed(&format!("SELECT {f}({ts})")).await,
-            ("Int64".into(), expected.into()),
-            "{f}"
-        );
-    }
+    let cases = cases.map(|(f, expected)| (format!("{f}({ts})"), expected));
+    assert_values(&cases, Some("Int64")).await;
     assert_eq!(value("SELECT day_of_week(DATE '2001-08-26')").await, "7");
     assert_eq!(
         value("SELECT hour(from_iso8601_timestamp('2020-05-11T23:15:05+01:00'))").await,
@@ -531,25 +523,23 @@ async fn native_functions_behave_as_in_athena() {
 #[tokio::test]
 async fn string_and_array_helpers() {
     let cases = [
-        ("SELECT contains(ARRAY[1, 2, 3], 2)", "true"),
-        ("SELECT contains(ARRAY[1, 2, 3], 4)", "false"),
-        ("SELECT contains(ARRAY['a', 'b'], 'b')", "true"),
-        ("SELECT contains('abc', 'b')", "true"),
-        ("SELECT split('a.b.c', '.')", "[a, b, c]"),
-        ("SELECT split('a.b.c', '.', 2)", "[a, b.c]"),
-        ("SELECT split(NULL, '.')", "NULL"),
-        ("SELECT substr('hello', 2, 3)", "ell"),
-        ("SELECT substr('hello', -3)", "llo"),
-        ("SELECT substr('hello', -3, 2)", "ll"),
-        ("SELECT substr('hello', 0)", ""),
-        ("SELECT substr('hello', 9)", ""),
-        ("SELECT substring('héllo', 2)", "éllo"),
-        ("SELECT SUBSTRING('hello' FROM 2 FOR 2)", "el"),
-        ("SELECT substr(NULL, 1)", "NULL"),
+        ("contains(ARRAY[1, 2, 3], 2)", "true"),
+        ("contains(ARRAY[1, 2, 3], 4)", "false"),
+        ("contains(ARRAY['a', 'b'], 'b')", "true"),
+        ("contains('abc', 'b')", "true"),
+        ("split('a.b.c', '.')", "[a, b, c]"),
+        ("split('a.b.c', '.', 2)", "[a, b.c]"),
+        ("split(NULL, '.')", "NULL"),
+        ("substr('hello', 2, 3)", "ell"),
+        ("substr('hello', -3)", "llo"),
+        ("substr('hello', -3, 2)", "ll"),
+        ("substr('hello', 0)", ""),
+        ("substr('hello', 9)", ""),
+        ("substring('héllo', 2)", "éllo"),
+        ("SUBSTRING('hello' FROM 2 FOR 2)", "el"),
+        ("substr(NULL, 1)", "NULL"),
     ];
-    for (sql, expected) in cases {
-        assert_eq!(value(sql).await, expected, "{sql}");
-    }
+    assert_values(&cases, None).await;
     assert_error(
         "SELECT split('abc', '')",
         "split: the delimiter may not be the empty string",
@@ -574,4 +564,26 @@ async fn datemilli_columns_are_timestamps() {
         value("SELECT date_diff('hour', arrow_cast(TIMESTAMP '2023-01-13 14:22:54', 'Date64'), TIMESTAMP '2023-01-14 00:00:00')").await,
         "9"
     );
+}
+
+/// Dates at the edge of Date32 (beyond chrono's range) fail with the function's name
+/// instead of overflowing.
+#[tokio::test]
+async fn extreme_dates_are_errors() {
+    let max = "arrow_cast(CAST(2147483647 AS INT), 'Date32')";
+    assert_error(
+        &format!("SELECT date_trunc('month', {max})"),
+        "date_trunc: date is out of range",
+    )
+    .await;
+    assert_error(
+        &format!("SELECT year({max})"),
+        "year: timestamp is out of range",
+    )
+    .await;
+    assert_error(
+        &format!("SELECT date_format({max}, '%Y')"),
+        "date_format: timestamp is out of range",
+    )
+    .await;
 }

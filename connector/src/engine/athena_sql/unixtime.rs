@@ -4,8 +4,10 @@
 
 use std::sync::Arc;
 
-use arrow::array::{Array, ArrayRef, AsArray, Float64Array, TimestampMillisecondArray};
-use arrow::datatypes::{DataType, Field, FieldRef, Float64Type, TimeUnit};
+use arrow::array::{ArrayRef, AsArray};
+use arrow::datatypes::{
+    DataType, Field, FieldRef, Float64Type, TimeUnit, TimestampMillisecondType,
+};
 use datafusion::common::{exec_datafusion_err, exec_err, plan_err, Result, ScalarValue};
 use datafusion::logical_expr::{
     ColumnarValue, ReturnFieldArgs, ScalarFunctionArgs, ScalarUDFImpl, Signature, Volatility,
@@ -51,10 +53,7 @@ impl ScalarUDFImpl for ToUnixtime {
         map_arrays(&args.args, |a| {
             let kind = Temporal::of(self.name(), a[0].data_type())?;
             let raw = kind.raw(&a[0])?;
-            let out: Float64Array = raw
-                .iter()
-                .map(|v| v.map(|v| kind.to_nanos(v) as f64 / 1e9))
-                .collect();
+            let out = raw.unary::<_, Float64Type>(|v| kind.to_nanos(v) as f64 / 1e9);
             Ok(Arc::new(out) as ArrayRef)
         })
     }
@@ -127,21 +126,16 @@ impl ScalarUDFImpl for FromUnixtime {
             _ => None,
         };
         map_arrays(&args.args[..1], |a| {
-            let secs = a[0].as_primitive::<Float64Type>();
-            let mut out = Vec::with_capacity(secs.len());
-            for v in secs.iter() {
-                out.push(match v {
-                    None => None,
-                    Some(s) => {
-                        let ms = (s * 1000.0).round();
-                        if !ms.is_finite() || ms.abs() >= 9.2e18 {
-                            return Err(exec_datafusion_err!("from_unixtime: {s} is out of range"));
-                        }
-                        Some(ms as i64)
+            let out = a[0]
+                .as_primitive::<Float64Type>()
+                .try_unary::<_, TimestampMillisecondType, _>(|s| {
+                    let ms = (s * 1000.0).round();
+                    if !ms.is_finite() || ms.abs() >= 9.2e18 {
+                        return Err(exec_datafusion_err!("from_unixtime: {s} is out of range"));
                     }
-                });
-            }
-            Ok(Arc::new(TimestampMillisecondArray::from(out).with_timezone_opt(zone)) as ArrayRef)
+                    Ok(ms as i64)
+                })?;
+            Ok(Arc::new(out.with_timezone_opt(zone.clone())) as ArrayRef)
         })
     }
 }
