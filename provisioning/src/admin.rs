@@ -8,6 +8,7 @@ use athena_connector::config::{Engine, JdbcUrl, TlsMode};
 use athena_connector::secrets::Credentials;
 use sqlx::{AssertSqlSafe, ConnectOptions, Connection, Executor};
 
+use crate::grants::{GrantSql, MySqlGrants, PostgresGrants};
 use crate::steps::StepError;
 
 pub enum Admin {
@@ -70,6 +71,20 @@ impl Admin {
         }
     }
 
+    /// The grant statements for this server (MySQL and MariaDB differ in password forms).
+    pub async fn grant_sql(&mut self) -> Result<Box<dyn GrantSql>, StepError> {
+        Ok(match self {
+            Admin::Postgres(_) => Box::new(PostgresGrants),
+            Admin::MySql(c) => {
+                let version: String = sqlx::query_scalar("SELECT VERSION()")
+                    .fetch_one(&mut *c)
+                    .await
+                    .map_err(db_err)?;
+                Box::new(MySqlGrants::for_version(&version))
+            }
+        })
+    }
+
     pub async fn user_exists(
         &mut self,
         query: &'static str,
@@ -94,38 +109,93 @@ impl Admin {
     /// Runs `statements` in order (in one transaction where the engine has transactional DDL).
     pub async fn run(&mut self, statements: &[String]) -> Result<(), StepError> {
         match self {
-            Admin::Postgres(c) => {
-                // Concurrent GRANTs on one database or schema race on its ACL row; that
-                // error is transient, and the transaction is simply run again.
-                let mut attempt = 0;
-                loop {
-                    let result = async {
-                        let mut tx = c.begin().await?;
-                        for s in statements {
-                            tx.execute(AssertSqlSafe(s.clone())).await?;
-                        }
-                        tx.commit().await
-                    }
-                    .await;
-                    match result {
-                        Err(sqlx::Error::Database(db))
-                            if attempt < 5
-                                && db.message().contains("tuple concurrently updated") =>
-                        {
-                            attempt += 1;
-                            tokio::time::sleep(std::time::Duration::from_millis(50 * attempt))
-                                .await;
-                        }
-                        other => return other.map_err(db_err),
-                    }
-                }
+            Admin::Postgres(c) => run_pg(c, statements).await,
+            Admin::MySql(c) => run_my(c, statements).await,
+        }
+        .map_err(db_err)
+    }
+
+    /// Runs `create`; if the user appeared meanwhile (a concurrent grant), runs `alter`.
+    pub async fn create_or_alter(
+        &mut self,
+        create: &[String],
+        alter: &[String],
+    ) -> Result<(), StepError> {
+        let created = match self {
+            Admin::Postgres(c) => run_pg(c, create).await,
+            Admin::MySql(c) => run_my(c, create).await,
+        };
+        match created {
+            Err(sqlx::Error::Database(db))
+                if matches!(db.code().as_deref(), Some("42710" | "23505")) =>
+            {
+                self.run(alter).await
             }
-            Admin::MySql(c) => {
-                for s in statements {
-                    c.execute(AssertSqlSafe(s.clone())).await.map_err(db_err)?;
-                }
-                Ok(())
-            }
+            other => other.map_err(db_err),
         }
     }
+
+    /// Runs `statements` one by one, treating "the target is already gone" (a dropped table,
+    /// schema, database or user, a grant that no longer exists) as done: a revoke converges
+    /// on a database that drifted, and a retried revoke succeeds.
+    pub async fn run_ignoring_missing(&mut self, statements: &[String]) -> Result<(), StepError> {
+        for s in statements {
+            let result = match self {
+                Admin::Postgres(c) => c.execute(AssertSqlSafe(s.clone())).await.map(drop),
+                Admin::MySql(c) => c.execute(AssertSqlSafe(s.clone())).await.map(drop),
+            };
+            match result {
+                Err(sqlx::Error::Database(db)) if already_gone(db.as_ref()) => {
+                    tracing::info!(reason = db.message(), "target already gone");
+                }
+                other => other.map_err(db_err)?,
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Concurrent GRANTs on one database or schema race on its ACL row; that error is
+/// transient, and the transaction is simply run again.
+async fn run_pg(c: &mut sqlx::PgConnection, statements: &[String]) -> Result<(), sqlx::Error> {
+    let mut attempt = 0;
+    loop {
+        let result = async {
+            let mut tx = c.begin().await?;
+            for s in statements {
+                tx.execute(AssertSqlSafe(s.clone())).await?;
+            }
+            tx.commit().await
+        }
+        .await;
+        match result {
+            Err(sqlx::Error::Database(db))
+                if attempt < 5 && db.message().contains("tuple concurrently updated") =>
+            {
+                attempt += 1;
+                tokio::time::sleep(std::time::Duration::from_millis(50 * attempt)).await;
+            }
+            other => return other,
+        }
+    }
+}
+
+async fn run_my(c: &mut sqlx::MySqlConnection, statements: &[String]) -> Result<(), sqlx::Error> {
+    for s in statements {
+        c.execute(AssertSqlSafe(s.clone())).await?;
+    }
+    Ok(())
+}
+
+/// Errors meaning a REVOKE's or DROP's target does not exist (any more).
+fn already_gone(db: &dyn sqlx::error::DatabaseError) -> bool {
+    if let Some(my) = db.try_downcast_ref::<sqlx::mysql::MySqlDatabaseError>() {
+        // ER_NONEXISTING_GRANT, ER_NONEXISTING_TABLE_GRANT, ER_NO_SUCH_TABLE, ER_BAD_DB_ERROR.
+        return matches!(my.number(), 1141 | 1147 | 1146 | 1049);
+    }
+    // undefined_table, invalid_schema_name, undefined_object (role), invalid_catalog_name.
+    matches!(
+        db.code().as_deref(),
+        Some("42P01" | "3F000" | "42704" | "3D000")
+    )
 }

@@ -12,6 +12,9 @@ use crate::subscription::SubscriptionDetails;
 /// The tag naming the DataZone project that owns a connection or secret.
 pub const PROJECT_TAG: &str = "AmazonDataZoneProject";
 
+/// The Glue connection's AthenaProperties key limiting the schemas it may grant from.
+pub const ALLOWED_SCHEMAS: &str = "allowed_schemas";
+
 /// A JDBC-backed subscribed table.
 #[derive(Debug, Clone)]
 pub struct JdbcTable {
@@ -165,6 +168,22 @@ pub async fn resolve(ctx: &Context, d: &SubscriptionDetails) -> Result<Resolutio
     }
     let target =
         TableTarget::parse(url.engine, location).map_err(|e| StepError::Input(e.to_string()))?;
+    // The schemas this connection may grant from: `allowed_schemas` in the connection's
+    // AthenaProperties, comma-separated exact names (MySQL: databases).
+    let allowed: Option<Vec<String>> = conn
+        .athena_properties()
+        .and_then(|p| p.get(ALLOWED_SCHEMAS))
+        .map(|v| {
+            v.split(',')
+                .map(|s| s.trim().to_owned())
+                .filter(|s| !s.is_empty())
+                .collect()
+        });
+    target
+        .check_scope(url.engine, allowed.as_deref())
+        .map_err(|e| {
+            StepError::Forbidden(format!("table {}.{}: {e}", g.database_name, g.table_name))
+        })?;
     let server = format!(
         "{}://{}:{}",
         url.engine,

@@ -18,7 +18,7 @@ use serde_json::{json, Value};
 use crate::context::Context;
 use crate::datazone::{DataZone, GrantStatus};
 use crate::governance::{fan_out, Action, Routing, WorkflowInput};
-use crate::steps::{self, StepError};
+use crate::steps::{self, Checkpoints, StepError};
 
 /// The step names the state machines use (checked against the ASL by the tests).
 pub const STEPS: &[&str] = &[
@@ -135,7 +135,7 @@ pub async fn handle(
             Ok(out(&steps::producer_grant(
                 ctx,
                 &i.subscription_details,
-                None,
+                &Checkpoints::none(),
             )
             .await?))
         }
@@ -146,7 +146,7 @@ pub async fn handle(
                 ctx,
                 &i.subscription_details,
                 &p,
-                None,
+                &Checkpoints::none(),
             )
             .await?))
         }
@@ -155,7 +155,7 @@ pub async fn handle(
             Ok(out(&steps::producer_revoke(
                 ctx,
                 &i.subscription_details,
-                None,
+                &Checkpoints::none(),
             )
             .await?))
         }
@@ -166,6 +166,7 @@ pub async fn handle(
                 ctx,
                 &i.subscription_details,
                 &p,
+                &Checkpoints::none(),
             )
             .await?))
         }

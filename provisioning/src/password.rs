@@ -14,7 +14,7 @@ const DIGITS: &[u8] = b"0123456789";
 const SYMBOLS: &[u8] = b"#*!-_=+.,~^";
 pub const LENGTH: usize = 30;
 
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug, thiserror::Error, PartialEq)]
 #[error("the operating system's random number generator failed: {0}")]
 pub struct RandomError(String);
 
@@ -48,6 +48,15 @@ pub fn generate() -> Result<String, RandomError> {
     }
     chars.insert(0, pick(&[LOWER, UPPER].concat())?);
     Ok(String::from_utf8(chars).expect("ASCII"))
+}
+
+/// A fresh random salt for a password verifier.
+pub fn salt() -> Result<[u8; 16], RandomError> {
+    let mut salt = [0u8; 16];
+    OsRng
+        .try_fill_bytes(&mut salt)
+        .map_err(|e| RandomError(e.to_string()))?;
+    Ok(salt)
 }
 
 /// Whether `p` meets the policy above (used by the tests and as a guard).

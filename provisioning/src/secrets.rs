@@ -59,11 +59,18 @@ fn aws<E: std::error::Error + 'static>(
     ))
 }
 
-/// The secret's ARN and value if it exists (restoring it if scheduled for deletion).
-pub async fn existing(
-    client: &Client,
-    name: &str,
-) -> Result<Option<(String, SecretValue)>, StepError> {
+/// A secret found by [`existing`].
+pub struct Existing {
+    pub arn: String,
+    pub value: SecretValue,
+    /// It was scheduled for deletion, and has been restored.
+    pub restored: bool,
+}
+
+/// The secret if it exists, restored if it was scheduled for deletion. Always asked before
+/// creating: Secrets Manager refuses CreateSecret under a name pending deletion
+/// (`InvalidRequestException`) for the whole recovery window.
+pub async fn existing(client: &Client, name: &str) -> Result<Option<Existing>, StepError> {
     let described = match client.describe_secret().secret_id(name).send().await {
         Ok(d) => d,
         Err(e)
@@ -74,7 +81,8 @@ pub async fn existing(
         }
         Err(e) => return Err(aws("DescribeSecret", e)),
     };
-    if described.deleted_date().is_some() {
+    let restored = described.deleted_date().is_some();
+    if restored {
         client
             .restore_secret()
             .secret_id(name)
@@ -92,20 +100,22 @@ pub async fn existing(
         .map_err(|_| {
             StepError::Input(format!("secret {name} does not hold a subscription secret"))
         })?;
-    Ok(Some((
-        described.arn().unwrap_or_default().to_owned(),
-        parsed,
-    )))
+    Ok(Some(Existing {
+        arn: described.arn().unwrap_or_default().to_owned(),
+        value: parsed,
+        restored,
+    }))
 }
 
 /// Creates the secret, or (if another attempt got there first) returns what it holds.
+/// Callers ask [`existing`] first; this only settles a concurrent creation.
 pub async fn create_or_get(
     client: &Client,
     name: &str,
     value: &SecretValue,
     kms: Option<&str>,
     tags: &[(&str, &str)],
-) -> Result<(String, SecretValue, bool), StepError> {
+) -> Result<Existing, StepError> {
     let json = serde_json::to_string(value).expect("serializable");
     let mut req = client
         .create_secret()
@@ -121,19 +131,18 @@ pub async fn create_or_get(
         req = req.tags(Tag::builder().key(*k).value(*v).build());
     }
     match req.send().await {
-        Ok(out) => Ok((
-            out.arn().unwrap_or_default().to_owned(),
-            value.clone(),
-            true,
-        )),
+        Ok(out) => Ok(Existing {
+            arn: out.arn().unwrap_or_default().to_owned(),
+            value: value.clone(),
+            restored: false,
+        }),
         Err(e)
             if e.as_service_error()
                 .is_some_and(|s| s.is_resource_exists_exception()) =>
         {
-            let (arn, v) = existing(client, name).await?.ok_or_else(|| {
-                StepError::Aws(format!("secret {name} exists but cannot be read"))
-            })?;
-            Ok((arn, v, false))
+            existing(client, name)
+                .await?
+                .ok_or_else(|| StepError::Aws(format!("secret {name} exists but cannot be read")))
         }
         Err(e) => Err(aws("CreateSecret", e)),
     }
@@ -147,7 +156,12 @@ pub async fn upsert(
     kms: Option<&str>,
     tags: &[(&str, &str)],
 ) -> Result<String, StepError> {
-    if let Some((arn, current)) = existing(client, name).await? {
+    if let Some(Existing {
+        arn,
+        value: current,
+        ..
+    }) = existing(client, name).await?
+    {
         if &current != value {
             let json = serde_json::to_string(value).expect("serializable");
             client
@@ -171,7 +185,7 @@ pub async fn upsert(
             .map_err(|e| aws("TagResource", e))?;
         return Ok(arn);
     }
-    Ok(create_or_get(client, name, value, kms, tags).await?.0)
+    Ok(create_or_get(client, name, value, kms, tags).await?.arn)
 }
 
 /// Only the consumer account's provisioning role may read the producer secret.

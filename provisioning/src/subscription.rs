@@ -109,6 +109,9 @@ pub struct ProducerRevoke {
     pub skipped_reason: Option<String>,
     /// Whether this revoke removed the user (the environment's last asset on the server).
     pub user_dropped: bool,
+    /// `engine://host:port` of the user (the consumer revoke checks for a new grant there).
+    #[serde(default)]
+    pub server: String,
     #[serde(default)]
     pub secret_arn: String,
     /// RFC 3339 UTC, when the producer secret will be deleted.

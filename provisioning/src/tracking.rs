@@ -1,6 +1,7 @@
 //! DynamoDB records. Updates are atomic: assets are a string set changed with ADD/DELETE and
 //! creation is conditional, so concurrent grants and revokes for one environment never lose
-//! an update. Timestamps are RFC 3339 UTC.
+//! an update. Timestamps are RFC 3339 UTC. A revoke drops a user only under a condition on
+//! its record (no asset, its own drop mark), so a grant that recorded its asset first wins.
 
 use std::collections::HashMap;
 
@@ -12,6 +13,10 @@ use aws_sdk_dynamodb::Client;
 
 use crate::context::Settings;
 use crate::steps::StepError;
+
+/// How long a revoke's drop mark holds off grants; an older mark is a revoke that died
+/// between marking and deleting the record, and a grant takes the record over.
+pub const DROP_MARK_LEASE: chrono::Duration = chrono::Duration::minutes(15);
 
 pub fn now() -> String {
     chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
@@ -185,43 +190,93 @@ impl Tracking<'_> {
                 self.user(&r.server, &r.environment_id)
                     .await?
                     .ok_or_else(|| {
-                        StepError::Aws("user record vanished while being created".into())
+                        StepError::Busy(format!(
+                            "the user record of {} on {} was removed by a concurrent revoke",
+                            r.environment_id, r.server
+                        ))
                     })
             }
             Err(e) => Err(aws("PutItem", e)),
         }
     }
 
-    /// Adds an asset (and the table it granted) atomically.
-    pub async fn add_asset(
+    /// Records an asset (and the table it grants) on the user's record, creating the record
+    /// if needed, before any database change. Refused with [`StepError::Busy`] while a revoke
+    /// is dropping the user (its mark younger than [`DROP_MARK_LEASE`]) or has just deleted
+    /// the record.
+    pub async fn claim_asset(
         &self,
-        server: &str,
-        env: &str,
+        r: &UserRecord,
+        extra: &[(&str, &str)],
         asset: &str,
         location: &str,
     ) -> Result<UserRecord, StepError> {
+        let existing = self.create_user(r, extra).await?;
+        let stale = (chrono::Utc::now() - DROP_MARK_LEASE)
+            .to_rfc3339_opts(chrono::SecondsFormat::Micros, true);
         let out = self
             .db
             .update_item()
             .table_name(&self.settings.users_table)
-            .set_key(Some(self.user_key(server, env)))
+            .set_key(Some(self.user_key(&r.server, &r.environment_id)))
             .update_expression(
-                "ADD assets :a, version :one SET grants.#id = :loc, updated_at = :now",
+                "ADD assets :a, version :one SET grants.#id = :loc, updated_at = :now REMOVE dropping_since",
             )
-            .condition_expression("attribute_exists(#s)")
+            .condition_expression(
+                "attribute_exists(#s) AND (attribute_not_exists(dropping_since) OR dropping_since < :stale)",
+            )
             .expression_attribute_names("#s", "server")
             .expression_attribute_names("#id", asset)
             .expression_attribute_values(":a", AttributeValue::Ss(vec![asset.to_owned()]))
             .expression_attribute_values(":one", AttributeValue::N("1".into()))
             .expression_attribute_values(":loc", s(location))
             .expression_attribute_values(":now", s(&now()))
+            .expression_attribute_values(":stale", s(&stale))
             .return_values(ReturnValue::AllNew)
             .send()
+            .await;
+        match out {
+            Ok(o) => o
+                .attributes()
+                .and_then(UserRecord::from_item)
+                .ok_or_else(|| StepError::Aws("UpdateItem returned no record".into())),
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|s| s.is_conditional_check_failed_exception()) =>
+            {
+                Err(StepError::Busy(format!(
+                    "a revoke is dropping user {} on {}; the grant is retried after it",
+                    existing.user_name, r.server
+                )))
+            }
+            Err(e) => Err(aws("UpdateItem", e)),
+        }
+    }
+
+    /// Records the producer secret's ARN (known once the secret exists).
+    pub async fn set_secret_arn(
+        &self,
+        server: &str,
+        env: &str,
+        arn: &str,
+    ) -> Result<(), StepError> {
+        self.db
+            .update_item()
+            .table_name(&self.settings.users_table)
+            .set_key(Some(self.user_key(server, env)))
+            .update_expression("SET secret_arn = :arn")
+            .condition_expression("attribute_exists(#s)")
+            .expression_attribute_names("#s", "server")
+            .expression_attribute_values(":arn", s(arn))
+            .send()
             .await
-            .map_err(|e| aws("UpdateItem", e))?;
-        out.attributes()
-            .and_then(UserRecord::from_item)
-            .ok_or_else(|| StepError::Aws("UpdateItem returned no record".into()))
+            .map_err(|e| match e.as_service_error() {
+                Some(s) if s.is_conditional_check_failed_exception() => StepError::Busy(format!(
+                    "the user record of {env} on {server} was removed by a concurrent revoke; the grant is retried"
+                )),
+                _ => aws("UpdateItem", e),
+            })?;
+        Ok(())
     }
 
     /// Removes an asset atomically; `None` if there is no record (nothing was granted).
@@ -260,15 +315,51 @@ impl Tracking<'_> {
         }
     }
 
-    /// Deletes the record if no asset remains (a concurrent grant wins); whether it did.
-    pub async fn delete_user_if_unused(&self, server: &str, env: &str) -> Result<bool, StepError> {
+    /// Marks the record as being dropped, only if it holds no asset; the mark, or `None`
+    /// when an asset was recorded (a grant won) or the record is gone.
+    pub async fn mark_dropping(
+        &self,
+        server: &str,
+        env: &str,
+    ) -> Result<Option<String>, StepError> {
+        let mark = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Micros, true);
+        match self
+            .db
+            .update_item()
+            .table_name(&self.settings.users_table)
+            .set_key(Some(self.user_key(server, env)))
+            .update_expression("SET dropping_since = :m")
+            .condition_expression("attribute_exists(#s) AND attribute_not_exists(assets)")
+            .expression_attribute_names("#s", "server")
+            .expression_attribute_values(":m", s(&mark))
+            .send()
+            .await
+        {
+            Ok(_) => Ok(Some(mark)),
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|s| s.is_conditional_check_failed_exception()) =>
+            {
+                Ok(None)
+            }
+            Err(e) => Err(aws("UpdateItem", e)),
+        }
+    }
+
+    /// Deletes the record if it still carries `mark` and no asset; whether it did.
+    pub async fn delete_if_dropping(
+        &self,
+        server: &str,
+        env: &str,
+        mark: &str,
+    ) -> Result<bool, StepError> {
         match self
             .db
             .delete_item()
             .table_name(&self.settings.users_table)
             .set_key(Some(self.user_key(server, env)))
-            .condition_expression("attribute_exists(#s) AND attribute_not_exists(assets)")
-            .expression_attribute_names("#s", "server")
+            .condition_expression("dropping_since = :m AND attribute_not_exists(assets)")
+            .expression_attribute_values(":m", s(mark))
             .send()
             .await
         {

@@ -81,6 +81,16 @@ fn check(states: &Value, start: &str, where_: &str, steps: &mut HashSet<String>)
                 ] {
                     assert!(retried.contains(&e), "{where_}.{name}: {e} is not retried");
                 }
+                // A grant meeting a concurrent revoke of the same user waits for it.
+                let step = s["Parameters"]["Payload"]["Step"]
+                    .as_str()
+                    .unwrap_or_default();
+                if step.starts_with("Producer") || step.starts_with("Consumer") {
+                    assert!(
+                        retried.contains(&"Busy"),
+                        "{where_}.{name}: Busy is not retried"
+                    );
+                }
                 steps.insert(
                     s["Parameters"]["Payload"]["Step"]
                         .as_str()

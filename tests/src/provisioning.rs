@@ -324,3 +324,125 @@ pub fn urlencode(s: &str) -> String {
         })
         .collect()
 }
+
+/// A context whose AWS traffic follows Secrets Manager's documented rule where moto differs:
+/// CreateSecret under a name scheduled for deletion fails with `InvalidRequestException`
+/// ("already scheduled for deletion") for the whole recovery window, where moto answers
+/// `ResourceExistsException`. A hand-written layer over moto's HTTP traffic (it asks moto
+/// whether the name is pending deletion); every other call passes through unchanged.
+pub async fn ctx_with_aws_secret_rules() -> Context {
+    let sdk = aws()
+        .await
+        .to_builder()
+        .http_client(aws_rules::SecretsManagerRules {
+            inner: aws_smithy_http_client::Builder::new().build_http(),
+        })
+        .build();
+    let ctx = Context::new(settings(), sdk).await;
+    athena_provisioning::tracking::create_tables(&ctx.dynamodb(), &ctx.settings)
+        .await
+        .unwrap();
+    ctx
+}
+
+mod aws_rules {
+    use aws_smithy_runtime_api::client::http::{
+        HttpClient, HttpConnector, HttpConnectorFuture, HttpConnectorSettings, SharedHttpClient,
+        SharedHttpConnector,
+    };
+    use aws_smithy_runtime_api::client::orchestrator::{HttpRequest, HttpResponse};
+    use aws_smithy_runtime_api::client::result::ConnectorError;
+    use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
+    use aws_smithy_runtime_api::http::StatusCode;
+    use aws_smithy_types::body::SdkBody;
+    use aws_smithy_types::byte_stream::ByteStream;
+
+    #[derive(Debug)]
+    pub struct SecretsManagerRules {
+        pub inner: SharedHttpClient,
+    }
+
+    impl HttpClient for SecretsManagerRules {
+        fn http_connector(
+            &self,
+            settings: &HttpConnectorSettings,
+            components: &RuntimeComponents,
+        ) -> SharedHttpConnector {
+            SharedHttpConnector::new(Connector {
+                inner: self.inner.http_connector(settings, components),
+            })
+        }
+    }
+
+    #[derive(Debug)]
+    struct Connector {
+        inner: SharedHttpConnector,
+    }
+
+    fn io(e: impl std::error::Error + Send + Sync + 'static) -> ConnectorError {
+        ConnectorError::other(Box::new(e), None)
+    }
+
+    /// Whether moto holds `name` as scheduled for deletion (moto does not check signatures,
+    /// so the original request's headers are reused).
+    async fn pending_deletion(
+        inner: &SharedHttpConnector,
+        original: &HttpRequest,
+        name: &str,
+    ) -> Result<bool, ConnectorError> {
+        let mut describe = HttpRequest::new(SdkBody::from(
+            serde_json::json!({ "SecretId": name }).to_string(),
+        ));
+        describe.set_uri(original.uri()).map_err(io)?;
+        describe.set_method("POST").map_err(io)?;
+        for (k, v) in original.headers() {
+            if !k.eq_ignore_ascii_case("content-length") && !k.eq_ignore_ascii_case("x-amz-target")
+            {
+                describe.headers_mut().insert(k.to_owned(), v.to_owned());
+            }
+        }
+        describe
+            .headers_mut()
+            .insert("x-amz-target", "secretsmanager.DescribeSecret");
+        let response = inner.call(describe).await?;
+        let body = ByteStream::new(response.into_body())
+            .collect()
+            .await
+            .map_err(io)?
+            .into_bytes();
+        let v: serde_json::Value = serde_json::from_slice(&body).unwrap_or_default();
+        Ok(v.get("DeletedDate").is_some_and(|d| !d.is_null()))
+    }
+
+    impl HttpConnector for Connector {
+        fn call(&self, request: HttpRequest) -> HttpConnectorFuture {
+            let inner = self.inner.clone();
+            HttpConnectorFuture::new(async move {
+                if request.headers().get("x-amz-target") == Some("secretsmanager.CreateSecret") {
+                    let body: serde_json::Value =
+                        serde_json::from_slice(request.body().bytes().unwrap_or_default())
+                            .unwrap_or_default();
+                    if let Some(name) = body["Name"].as_str() {
+                        if pending_deletion(&inner, &request, name).await? {
+                            let mut refused = HttpResponse::new(
+                                StatusCode::try_from(400u16).map_err(io)?,
+                                SdkBody::from(
+                                    serde_json::json!({
+                                        "__type": "InvalidRequestException",
+                                        "Message": "You can't create this secret because a secret with this name is already scheduled for deletion."
+                                    })
+                                    .to_string(),
+                                ),
+                            );
+                            refused
+                                .headers_mut()
+                                .insert("content-type", "application/x-amz-json-1.1");
+                            return Ok(refused);
+                        }
+                    }
+                }
+                inner.call(request).await
+            })
+        }
+    }
+}

@@ -4,7 +4,7 @@
 
 use std::sync::Arc;
 
-use athena_provisioning::steps::{self, StepError};
+use athena_provisioning::steps::{self, Checkpoints, StepError};
 use integration_tests::provisioning::*;
 use integration_tests::*;
 use sqlx::{Connection, Executor};
@@ -163,17 +163,25 @@ async fn every_step_is_idempotent_and_a_failure_at_any_point_converges_on_retry(
         .await;
         let c = ctx().await;
         let d = details(&env, "asset-t2", "t2");
-        let err = steps::producer_grant(&c, &d, Some(point))
+        let err = steps::producer_grant(&c, &d, &Checkpoints::fail_after(point))
             .await
             .unwrap_err();
         assert!(matches!(err, StepError::Injected(p) if p == point));
-        let p = steps::producer_grant(&c, &d, None).await.unwrap();
-        let p2 = steps::producer_grant(&c, &d, None).await.unwrap();
+        let p = steps::producer_grant(&c, &d, &Checkpoints::none())
+            .await
+            .unwrap();
+        let p2 = steps::producer_grant(&c, &d, &Checkpoints::none())
+            .await
+            .unwrap();
         assert_eq!(p, p2, "a second run gives the same state");
-        let g = steps::consumer_grant(&c, &d, &p, Some("copy")).await;
+        let g = steps::consumer_grant(&c, &d, &p, &Checkpoints::fail_after("copy")).await;
         assert!(g.is_err());
-        let g = steps::consumer_grant(&c, &d, &p, None).await.unwrap();
-        let g2 = steps::consumer_grant(&c, &d, &p, None).await.unwrap();
+        let g = steps::consumer_grant(&c, &d, &p, &Checkpoints::none())
+            .await
+            .unwrap();
+        let g2 = steps::consumer_grant(&c, &d, &p, &Checkpoints::none())
+            .await
+            .unwrap();
         assert_eq!(
             (&g.secret_arn, &g.secret_name),
             (&g2.secret_arn, &g2.secret_name),
@@ -188,9 +196,11 @@ async fn every_step_is_idempotent_and_a_failure_at_any_point_converges_on_retry(
             "after a failure at {point}"
         );
         drop(conn);
-        let r = steps::producer_revoke(&c, &d, Some("revoke")).await;
+        let r = steps::producer_revoke(&c, &d, &Checkpoints::fail_after("revoke")).await;
         assert!(r.is_err());
-        let r = steps::producer_revoke(&c, &d, None).await.unwrap();
+        let r = steps::producer_revoke(&c, &d, &Checkpoints::none())
+            .await
+            .unwrap();
         assert!(
             r.user_dropped,
             "after a failed revoke, the retry finishes it"
@@ -233,7 +243,7 @@ async fn concurrent_grants_for_one_environment_keep_both_assets() {
     });
     let (r1, r2) = (r1.unwrap(), r2.unwrap());
     assert_eq!(r1.producer.secret_arn, r2.producer.secret_arn, "one secret");
-    let last = steps::producer_grant(&c, &details("env3", "asset-a", "a3"), None)
+    let last = steps::producer_grant(&c, &details("env3", "asset-a", "a3"), &Checkpoints::none())
         .await
         .unwrap();
     assert_eq!(
@@ -283,10 +293,14 @@ async fn hostile_locations_foreign_connections_and_plain_s3_assets() {
         "athena_test.Prov4.x; DROP TABLE t\u{0}",
     )
     .await;
-    let err = steps::producer_grant(&c, &details("env4", "asset-evil", "evil"), None)
-        .await
-        .unwrap_err()
-        .to_string();
+    let err = steps::producer_grant(
+        &c,
+        &details("env4", "asset-evil", "evil"),
+        &Checkpoints::none(),
+    )
+    .await
+    .unwrap_err()
+    .to_string();
     assert!(err.contains("invalid table location"), "{err}");
     glue_table(
         "pgconn4",
@@ -298,11 +312,13 @@ async fn hostile_locations_foreign_connections_and_plain_s3_assets() {
         "athena_test.Prov4.a.b",
     )
     .await;
-    assert!(
-        steps::producer_grant(&c, &details("env4", "asset-2", "twodots"), None)
-            .await
-            .is_err()
-    );
+    assert!(steps::producer_grant(
+        &c,
+        &details("env4", "asset-2", "twodots"),
+        &Checkpoints::none()
+    )
+    .await
+    .is_err());
     // A table naming another project's connection is refused.
     glue_table(
         "foreignconn",
@@ -314,9 +330,13 @@ async fn hostile_locations_foreign_connections_and_plain_s3_assets() {
         "athena_test.Prov4.My Table",
     )
     .await;
-    let err = steps::producer_grant(&c, &details("env4", "asset-f", "foreign"), None)
-        .await
-        .unwrap_err();
+    let err = steps::producer_grant(
+        &c,
+        &details("env4", "asset-f", "foreign"),
+        &Checkpoints::none(),
+    )
+    .await
+    .unwrap_err();
     assert!(matches!(err, StepError::Forbidden(_)), "{err}");
     // A plain S3 table (no connection) and a non-table asset: successful no-ops, both ways.
     let glue = aws_sdk_glue::Client::new(&aws().await);
@@ -680,10 +700,14 @@ async fn enforced_tls_is_required() {
     )
     .await;
     let c = ctx().await;
-    let err = steps::producer_grant(&c, &details("env10", "asset-t10", "t10"), None)
-        .await
-        .unwrap_err()
-        .to_string();
+    let err = steps::producer_grant(
+        &c,
+        &details("env10", "asset-t10", "t10"),
+        &Checkpoints::none(),
+    )
+    .await
+    .unwrap_err()
+    .to_string();
     assert!(
         err.to_lowercase().contains("tls") || err.to_lowercase().contains("ssl"),
         "{err}"
@@ -706,9 +730,13 @@ async fn enforced_tls_is_required() {
         &[(JdbcEnforceSsl, "true")],
     )
     .await;
-    steps::producer_grant(&c, &details("env11", "asset-t11", "t11"), None)
-        .await
-        .expect("PostgreSQL here has TLS");
+    steps::producer_grant(
+        &c,
+        &details("env11", "asset-t11", "t11"),
+        &Checkpoints::none(),
+    )
+    .await
+    .expect("PostgreSQL here has TLS");
 }
 
 /// With a consumer role configured, the consumer steps assume it (per invocation) and the

@@ -7,6 +7,7 @@ mod mysql;
 mod oracle;
 mod postgres;
 mod sqlserver;
+mod verifier;
 
 use athena_connector::config::Engine;
 use athena_connector::sql::dialect::validate_identifier;
@@ -24,6 +25,12 @@ pub enum GrantError {
     UserName(String),
     #[error("{0} is not supported for grants")]
     Engine(String),
+    #[error("\"{location}\" is in a system catalog ({catalog}): system tables are never granted")]
+    SystemCatalog { location: String, catalog: String },
+    #[error("\"{location}\" is outside the schemas the Glue connection allows ({allowed}; AthenaProperties.allowed_schemas)")]
+    OutOfScope { location: String, allowed: String },
+    #[error(transparent)]
+    Random(#[from] crate::password::RandomError),
 }
 
 /// The subscribed table, as `StorageDescriptor.Location` names it: `db.schema.table`, or
@@ -66,6 +73,86 @@ impl TableTarget {
     }
 }
 
+/// Schemas (MySQL: databases) and databases that hold the server's own catalog, users and
+/// passwords, per engine, lower case (compared case-insensitively). Matching names are
+/// refused whatever the Glue table says: whoever can edit a Glue table must not reach
+/// `mysql.user` or `pg_catalog.pg_authid` through the admin secret.
+fn system_catalog(engine: Engine, t: &TableTarget) -> Option<String> {
+    let schema = t.schema.to_ascii_lowercase();
+    let database = t.database.to_ascii_lowercase();
+    let schemas: &[&str] = match engine {
+        Engine::Postgres => &["information_schema", "pg_catalog", "pg_toast"],
+        Engine::MySql => &["mysql", "information_schema", "performance_schema", "sys"],
+        Engine::SqlServer => &["sys", "information_schema"],
+        Engine::Oracle => &[
+            "sys",
+            "system",
+            "anonymous",
+            "appqossys",
+            "audsys",
+            "ctxsys",
+            "dbsfwuser",
+            "dbsnmp",
+            "dvf",
+            "dvsys",
+            "ggsys",
+            "gsmadmin_internal",
+            "lbacsys",
+            "mdsys",
+            "ojvmsys",
+            "olapsys",
+            "orddata",
+            "ordsys",
+            "outln",
+            "rdsadmin",
+            "remote_scheduler_agent",
+            "sysbackup",
+            "sysdg",
+            "syskm",
+            "sysrac",
+            "wmsys",
+            "xdb",
+        ],
+        Engine::Sqlite => &[],
+    };
+    let databases: &[&str] = match engine {
+        Engine::Postgres => &["rdsadmin", "template0", "template1"],
+        Engine::SqlServer => &["master", "model", "msdb", "tempdb", "rdsadmin"],
+        _ => &[],
+    };
+    if schemas.contains(&schema.as_str())
+        || (engine == Engine::Postgres && schema.starts_with("pg_"))
+    {
+        Some(t.schema.clone())
+    } else if databases.contains(&database.as_str()) {
+        Some(t.database.clone())
+    } else {
+        None
+    }
+}
+
+impl TableTarget {
+    /// Refuses system catalogs, and schemas outside `allowed` (the Glue connection's list,
+    /// exact names; `None`: any other schema).
+    pub fn check_scope(
+        &self,
+        engine: Engine,
+        allowed: Option<&[String]>,
+    ) -> Result<(), GrantError> {
+        let location = format!("{}.{}.{}", self.database, self.schema, self.table);
+        if let Some(catalog) = system_catalog(engine, self) {
+            return Err(GrantError::SystemCatalog { location, catalog });
+        }
+        match allowed {
+            Some(list) if !list.contains(&self.schema) => Err(GrantError::OutOfScope {
+                location,
+                allowed: list.join(", "),
+            }),
+            _ => Ok(()),
+        }
+    }
+}
+
 /// A database user name: `dz_<environment id>`, lower case, validated.
 pub fn user_name(environment_id: &str) -> Result<String, GrantError> {
     let name = format!("dz_{}", environment_id.to_ascii_lowercase());
@@ -89,10 +176,10 @@ pub fn literal(s: &str) -> String {
 pub trait GrantSql: Send + Sync {
     /// A query with one bind parameter (the user name) returning a row if the user exists.
     fn user_exists(&self) -> &'static str;
-    /// Creates the user with `password`.
-    fn create_user(&self, user: &str, password: &str) -> Vec<String>;
+    /// Creates the user with `password` (sent as a verifier where the engine takes one).
+    fn create_user(&self, user: &str, password: &str) -> Result<Vec<String>, GrantError>;
     /// Sets the existing user's password (so the database matches the stored secret).
-    fn set_password(&self, user: &str, password: &str) -> Vec<String>;
+    fn set_password(&self, user: &str, password: &str) -> Result<Vec<String>, GrantError>;
     /// SELECT on the table, and what the engine needs to reach it.
     fn grant(&self, user: &str, t: &TableTarget) -> Vec<String>;
     /// Undoes [`GrantSql::grant`]; `last_in_schema` also revokes what reaching the schema needed.

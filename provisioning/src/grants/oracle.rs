@@ -2,7 +2,7 @@
 
 use athena_connector::sql::{Dialect, Oracle};
 
-use super::{GrantSql, TableTarget};
+use super::{GrantError, GrantSql, TableTarget};
 
 pub struct OracleGrants;
 
@@ -21,18 +21,18 @@ impl GrantSql for OracleGrants {
     fn user_exists(&self) -> &'static str {
         "SELECT 1 FROM all_users WHERE username = UPPER(:1)"
     }
-    fn create_user(&self, user: &str, password: &str) -> Vec<String> {
+    fn create_user(&self, user: &str, password: &str) -> Result<Vec<String>, GrantError> {
         // Passwords are quoted identifiers in Oracle; generated ones never contain `"`.
-        vec![
+        Ok(vec![
             format!("CREATE USER {} IDENTIFIED BY \"{password}\"", u(user)),
             format!("GRANT CREATE SESSION TO {}", u(user)),
-        ]
+        ])
     }
-    fn set_password(&self, user: &str, password: &str) -> Vec<String> {
-        vec![format!(
+    fn set_password(&self, user: &str, password: &str) -> Result<Vec<String>, GrantError> {
+        Ok(vec![format!(
             "ALTER USER {} IDENTIFIED BY \"{password}\" ACCOUNT UNLOCK",
             u(user)
-        )]
+        )])
     }
     fn grant(&self, user: &str, t: &TableTarget) -> Vec<String> {
         vec![format!(

@@ -1,8 +1,9 @@
-//! PostgreSQL: a login role, USAGE on the schema, SELECT on the table.
+//! PostgreSQL: a login role (its password sent as a SCRAM verifier), USAGE on the schema,
+//! SELECT on the table.
 
 use athena_connector::sql::{Dialect, Postgres};
 
-use super::{literal, GrantSql, TableTarget};
+use super::{literal, verifier, GrantError, GrantSql, TableTarget};
 
 pub struct PostgresGrants;
 
@@ -12,23 +13,29 @@ fn q(name: &str) -> String {
         .expect("names are validated before statements are built")
 }
 
+/// The SCRAM-SHA-256 verifier, with a fresh salt: PostgreSQL stores it as given, so the
+/// password itself is never in a statement.
+fn scram(password: &str) -> Result<String, GrantError> {
+    Ok(verifier::scram_sha256(password, &crate::password::salt()?))
+}
+
 impl GrantSql for PostgresGrants {
     fn user_exists(&self) -> &'static str {
         "SELECT 1 FROM pg_catalog.pg_roles WHERE rolname = $1"
     }
-    fn create_user(&self, user: &str, password: &str) -> Vec<String> {
-        vec![format!(
+    fn create_user(&self, user: &str, password: &str) -> Result<Vec<String>, GrantError> {
+        Ok(vec![format!(
             "CREATE ROLE {} LOGIN PASSWORD {}",
             q(user),
-            literal(password)
-        )]
+            literal(&scram(password)?)
+        )])
     }
-    fn set_password(&self, user: &str, password: &str) -> Vec<String> {
-        vec![format!(
+    fn set_password(&self, user: &str, password: &str) -> Result<Vec<String>, GrantError> {
+        Ok(vec![format!(
             "ALTER ROLE {} WITH LOGIN PASSWORD {}",
             q(user),
-            literal(password)
-        )]
+            literal(&scram(password)?)
+        )])
     }
     fn grant(&self, user: &str, t: &TableTarget) -> Vec<String> {
         vec![

@@ -1,7 +1,7 @@
 //! SQL Server: a login, a database user for it, SELECT on the table, and nothing more (no
 //! database-wide VIEW DEFINITION or VIEW DATABASE STATE).
 
-use super::{GrantSql, TableTarget};
+use super::{verifier, GrantError, GrantSql, TableTarget};
 
 pub struct SqlServerGrants;
 
@@ -15,23 +15,29 @@ fn n(s: &str) -> String {
     format!("N'{}'", s.replace('\'', "''"))
 }
 
+/// The password as SQL Server stores it (`HASHED`: never in the statement in plain text).
+fn hashed(password: &str) -> Result<String, GrantError> {
+    let salt = crate::password::salt()?;
+    Ok(verifier::sql_server(password, &salt[..4]))
+}
+
 impl GrantSql for SqlServerGrants {
     fn user_exists(&self) -> &'static str {
         "SELECT 1 FROM sys.server_principals WHERE name = @P1"
     }
-    fn create_user(&self, user: &str, password: &str) -> Vec<String> {
-        vec![format!(
-            "CREATE LOGIN {} WITH PASSWORD = {}",
+    fn create_user(&self, user: &str, password: &str) -> Result<Vec<String>, GrantError> {
+        Ok(vec![format!(
+            "CREATE LOGIN {} WITH PASSWORD = {} HASHED",
             q(user),
-            n(password)
-        )]
+            hashed(password)?
+        )])
     }
-    fn set_password(&self, user: &str, password: &str) -> Vec<String> {
-        vec![format!(
-            "ALTER LOGIN {} WITH PASSWORD = {}",
+    fn set_password(&self, user: &str, password: &str) -> Result<Vec<String>, GrantError> {
+        Ok(vec![format!(
+            "ALTER LOGIN {} WITH PASSWORD = {} HASHED",
             q(user),
-            n(password)
-        )]
+            hashed(password)?
+        )])
     }
     fn grant(&self, user: &str, t: &TableTarget) -> Vec<String> {
         vec![

@@ -37,10 +37,15 @@ fn locations_parse_per_engine_and_hostile_ones_are_rejected() {
 fn postgres_statements() {
     let g = PostgresGrants;
     let target = t(Engine::Postgres, "sales.Public.My\"Table");
-    assert_eq!(
-        g.create_user("dz_e1", "pw'x"),
-        ["CREATE ROLE \"dz_e1\" LOGIN PASSWORD 'pw''x'"]
-    );
+    // The password is sent as a SCRAM verifier with a fresh salt, never as itself.
+    let create = g.create_user("dz_e1", "pw'x").unwrap();
+    assert_eq!(create.len(), 1);
+    let verifier = create[0]
+        .strip_prefix("CREATE ROLE \"dz_e1\" LOGIN PASSWORD 'SCRAM-SHA-256$4096:")
+        .unwrap_or_else(|| panic!("{create:?}"));
+    assert!(!create[0].contains("pw'x") && !create[0].contains("pw''x"));
+    assert_eq!(verifier.matches('$').count(), 1, "{verifier}");
+    assert_ne!(create, g.create_user("dz_e1", "pw'x").unwrap(), "salted");
     assert_eq!(
         g.grant("dz_e1", &target),
         [
@@ -57,8 +62,14 @@ fn postgres_statements() {
 fn mysql_sqlserver_oracle_statements() {
     let my = MySqlGrants::default();
     assert_eq!(
-        my.create_user("dz_e1", "p"),
-        ["CREATE USER IF NOT EXISTS 'dz_e1'@'%' IDENTIFIED BY 'p'"]
+        my.create_user("dz_e1", "pencil").unwrap(),
+        ["CREATE USER IF NOT EXISTS 'dz_e1'@'%' IDENTIFIED BY PASSWORD '*7614BE58636C810A9D8970A50B3B2A78450413E4'"]
+    );
+    assert!(MySqlGrants::for_version("10.11.6-MariaDB-0+deb12u1").hashed);
+    let mysql8 = MySqlGrants::for_version("8.0.36");
+    assert_eq!(
+        mysql8.set_password("dz_e1", "p").unwrap(),
+        ["ALTER USER 'dz_e1'@'%' IDENTIFIED BY 'p'"]
     );
     assert_eq!(
         my.grant("dz_e1", &t(Engine::MySql, "shop.or`ders")),
@@ -103,8 +114,8 @@ fn every_statement_parses_in_its_dialect() {
         let g = for_engine(engine).unwrap();
         let target = t(engine, loc);
         let all = [
-            g.create_user("dz_e1", &password),
-            g.set_password("dz_e1", &password),
+            g.create_user("dz_e1", &password).unwrap(),
+            g.set_password("dz_e1", &password).unwrap(),
             g.grant("dz_e1", &target),
             g.revoke("dz_e1", &target, true),
             g.drop_user("dz_e1"),
@@ -142,5 +153,58 @@ sys.exit(1 if failed else 0)
         out.status.success(),
         "{}",
         String::from_utf8_lossy(&out.stdout)
+    );
+}
+
+#[test]
+fn system_catalogs_are_refused_on_every_engine_and_allowed_schemas_limit_the_rest() {
+    let refused = |engine, loc: &str| {
+        t(engine, loc)
+            .check_scope(engine, None)
+            .unwrap_err()
+            .to_string()
+    };
+    assert_eq!(
+        refused(Engine::MySql, "mysql.user"),
+        "\"mysql.mysql.user\" is in a system catalog (mysql): system tables are never granted"
+    );
+    for (engine, loc) in [
+        (Engine::MySql, "MySQL.user"),
+        (Engine::MySql, "performance_schema.threads"),
+        (Engine::MySql, "information_schema.user_privileges"),
+        (Engine::MySql, "sys.x"),
+        (Engine::Postgres, "app.pg_catalog.pg_authid"),
+        (Engine::Postgres, "app.PG_CATALOG.pg_authid"),
+        (Engine::Postgres, "app.information_schema.tables"),
+        (Engine::Postgres, "app.pg_toast.t"),
+        (Engine::Postgres, "app.pg_temp_3.t"),
+        (Engine::Postgres, "template1.public.t"),
+        (Engine::SqlServer, "master.dbo.t"),
+        (Engine::SqlServer, "app.sys.sql_logins"),
+        (Engine::Oracle, "ORCL.SYS.USER$"),
+        (Engine::Oracle, "ORCL.SYSTEM.T"),
+    ] {
+        assert!(
+            refused(engine, loc).contains("system catalog"),
+            "{engine:?} {loc}"
+        );
+    }
+    let allowed = vec!["sales".to_owned(), "Marketing".to_owned()];
+    let pg = t(Engine::Postgres, "app.sales.orders");
+    assert_eq!(pg.check_scope(Engine::Postgres, None), Ok(()));
+    assert_eq!(pg.check_scope(Engine::Postgres, Some(&allowed)), Ok(()));
+    assert_eq!(
+        t(Engine::Postgres, "app.hr.salaries")
+            .check_scope(Engine::Postgres, Some(&allowed))
+            .unwrap_err()
+            .to_string(),
+        "\"app.hr.salaries\" is outside the schemas the Glue connection allows (sales, Marketing; AthenaProperties.allowed_schemas)"
+    );
+    assert!(t(Engine::Postgres, "app.marketing.t")
+        .check_scope(Engine::Postgres, Some(&allowed))
+        .is_err());
+    assert_eq!(
+        t(Engine::MySql, "sales.orders").check_scope(Engine::MySql, Some(&allowed)),
+        Ok(())
     );
 }
