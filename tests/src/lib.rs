@@ -360,3 +360,255 @@ pub async fn read(
         batch,
     })
 }
+
+/// Rows of the timestamp-filter tests: id and wall clock (UTC), microsecond precision,
+/// before, around and after the epoch, some between two milliseconds.
+pub const TIMESTAMP_ROWS: &[(i64, Option<&str>)] = &[
+    (1, Some("1900-01-01 00:00:00")),
+    (2, Some("1960-06-15 12:00:00.123456")),
+    (3, Some("1969-12-31 23:59:59")),
+    (4, Some("1969-12-31 23:59:59.5")),
+    (5, Some("1969-12-31 23:59:59.999999")),
+    (6, Some("1970-01-01 00:00:00")),
+    (7, Some("1970-01-01 00:00:00.000001")),
+    (8, Some("1970-01-01 00:00:01")),
+    (9, Some("1999-12-31 23:59:59.9995")),
+    (10, Some("2024-02-29 13:45:10.25")),
+    (11, None),
+    (12, Some("1960-06-15 12:00:00.123")),
+];
+
+/// One timestamp filter: what it is, the value set Athena would send, and the same
+/// predicate as SQL over `{x}`, the column's value as Athena sees it (whole milliseconds,
+/// floored, as DATEMILLI) in nanoseconds since the epoch, and `{c}`, the column.
+pub struct TimestampCase {
+    pub label: String,
+    pub set: athena_connector::protocol::ValueSet,
+    pub truth: String,
+}
+
+/// Filters on a timestamp column in every Arrow timestamp unit (second … nanosecond), without
+/// a zone and with `UTC`, `+02:00` and `America/New_York` (an Arrow timestamp is an instant
+/// counted from the UTC epoch whatever its zone), and in DATEMILLI, at instants before,
+/// around and after the epoch, some between two milliseconds.
+pub fn timestamp_cases() -> Vec<TimestampCase> {
+    use arrow::datatypes::{DataType, TimeUnit};
+    use athena_connector::protocol::{Range, Scalar, ValueSet};
+    const S: i64 = 1_000_000_000;
+    let at = |t: &str| -> i64 {
+        let t = chrono::NaiveDateTime::parse_from_str(t, "%Y-%m-%d %H:%M:%S%.f").unwrap();
+        t.and_utc().timestamp_nanos_opt().unwrap()
+    };
+    let instants: Vec<i64> = vec![
+        at("1900-01-01 00:00:00"),
+        at("1960-06-15 12:00:00.123"),
+        at("1960-06-15 12:00:00.123456"),
+        at("1960-06-15 12:00:00.123456789"),
+        -S,
+        -S / 2,
+        -S / 2 - 1,
+        -1_000,
+        -1,
+        0,
+        1,
+        1_000,
+        S,
+        at("1999-12-31 23:59:59.999"),
+        at("1999-12-31 23:59:59.9995"),
+        at("2024-02-29 13:45:10.25"),
+    ];
+    // (type, nanoseconds per unit, a value of the type)
+    let mut types: Vec<(DataType, i64)> = vec![(DataType::Date64, 1_000_000)];
+    for (unit, per) in [
+        (TimeUnit::Second, S),
+        (TimeUnit::Millisecond, 1_000_000),
+        (TimeUnit::Microsecond, 1_000),
+        (TimeUnit::Nanosecond, 1),
+    ] {
+        for tz in [None, Some("UTC"), Some("+02:00"), Some("America/New_York")] {
+            types.push((DataType::Timestamp(unit, tz.map(Into::into)), per));
+        }
+    }
+    let scalar = |t: &DataType, ns: i64, per: i64| -> Scalar {
+        match t {
+            DataType::Date64 => Scalar::Date64(ns / per),
+            DataType::Timestamp(unit, tz) => Scalar::Timestamp {
+                value: ns / per,
+                unit: *unit,
+                tz: tz.clone(),
+            },
+            _ => unreachable!(),
+        }
+    };
+    let mut cases = Vec::new();
+    for (t, per) in &types {
+        let zoned = matches!(t, DataType::Timestamp(_, Some(_)));
+        let exact: Vec<i64> = instants.iter().copied().filter(|v| v % per == 0).collect();
+        for &v in &exact {
+            let s = || scalar(t, v, *per);
+            let mut ops: Vec<(&str, ValueSet)> = vec![
+                (
+                    ">=",
+                    ValueSet::ranges(t, vec![Range::between(t, Some((s(), true)), None)], false),
+                ),
+                (
+                    "<=",
+                    ValueSet::ranges(t, vec![Range::between(t, None, Some((s(), true)))], false),
+                ),
+            ];
+            if !zoned {
+                ops.extend([
+                    (
+                        ">",
+                        ValueSet::ranges(
+                            t,
+                            vec![Range::between(t, Some((s(), false)), None)],
+                            false,
+                        ),
+                    ),
+                    (
+                        "<",
+                        ValueSet::ranges(
+                            t,
+                            vec![Range::between(t, None, Some((s(), false)))],
+                            false,
+                        ),
+                    ),
+                    ("=", ValueSet::ranges(t, vec![Range::equal(s())], false)),
+                ]);
+            }
+            for (op, set) in ops {
+                cases.push(TimestampCase {
+                    label: format!("{t} {op} {v} ns"),
+                    set,
+                    truth: format!("{{x}} {op} {v}"),
+                });
+            }
+        }
+        // Lists and ranges with both ends, with NULL allowed or not.
+        let sub = |v: i64| scalar(t, v - v.rem_euclid(*per), *per);
+        let (a, b) = (exact[1], exact[exact.len() - 2]);
+        let list = [instants[2], instants[5], 0, instants[15]];
+        let list_ns: Vec<String> = list
+            .iter()
+            .map(|v| (v - v.rem_euclid(*per)).to_string())
+            .collect();
+        let list_ns = list_ns.join(", ");
+        let values: Vec<Scalar> = list.iter().map(|v| sub(*v)).collect();
+        cases.extend([
+            TimestampCase {
+                label: format!("{t} > {a} AND <= {b} ns, or NULL"),
+                set: ValueSet::ranges(
+                    t,
+                    vec![Range::between(
+                        t,
+                        Some((scalar(t, a, *per), false)),
+                        Some((scalar(t, b, *per), true)),
+                    )],
+                    true,
+                ),
+                truth: format!("({{x}} > {a} AND {{x}} <= {b}) OR {{c}} IS NULL"),
+            },
+            TimestampCase {
+                label: format!("{t} IN ({list_ns}) ns"),
+                set: ValueSet::values(t, &values, true, false).unwrap(),
+                truth: format!("{{x}} IN ({list_ns})"),
+            },
+            TimestampCase {
+                label: format!("{t} NOT IN ({list_ns}) ns, or NULL"),
+                set: ValueSet::values(t, &values, false, true).unwrap(),
+                truth: format!("{{x}} NOT IN ({list_ns}) OR {{c}} IS NULL"),
+            },
+            TimestampCase {
+                label: format!("{t} IN points ({list_ns}) ns"),
+                set: ValueSet::ranges(t, values.iter().cloned().map(Range::equal).collect(), false),
+                truth: format!("{{x}} IN ({list_ns})"),
+            },
+        ]);
+    }
+    cases
+}
+
+/// Comparisons of a timestamp column with a constant as federation expressions (the
+/// column on either side), as (label, expression, truth over `{x}` as in [`TimestampCase`]).
+pub fn timestamp_expression_cases(
+    column: &str,
+) -> Vec<(String, athena_connector::protocol::Expression, String)> {
+    use arrow::datatypes::{DataType, TimeUnit};
+    use athena_connector::protocol::{value_block, ArrowType, Expression, Scalar};
+    let instants: [i64; 6] = [
+        -2_208_988_800_000_000_000,
+        -301_233_599_876_543_211, // 1960-06-15 12:00:00.123456789
+        -500_000_001,
+        -1,
+        0,
+        946_684_799_999_500_000, // 1999-12-31 23:59:59.9995
+    ];
+    let mut out = Vec::new();
+    for (t, per) in [
+        (DataType::Date64, 1_000_000),
+        (DataType::Timestamp(TimeUnit::Microsecond, None), 1_000),
+        (
+            DataType::Timestamp(TimeUnit::Nanosecond, Some("UTC".into())),
+            1,
+        ),
+    ] {
+        for v in instants {
+            let v = v - v.rem_euclid(per);
+            let s = match &t {
+                DataType::Date64 => Scalar::Date64(v / per),
+                DataType::Timestamp(unit, tz) => Scalar::Timestamp {
+                    value: v / per,
+                    unit: *unit,
+                    tz: tz.clone(),
+                },
+                _ => unreachable!(),
+            };
+            let constant = Expression::Constant {
+                values: value_block(&t, &[s]).unwrap(),
+                arrow_type: ArrowType::from_data_type(&t).unwrap(),
+            };
+            let variable = Expression::Variable {
+                column_name: column.into(),
+                arrow_type: ArrowType::from_data_type(&DataType::Date64).unwrap(),
+            };
+            for (f, op, flipped) in [
+                ("$less_than_or_equal", "<=", ">="),
+                ("$greater_than", ">", "<"),
+                ("$equal", "=", "="),
+                ("$not_equal", "<>", "<>"),
+            ] {
+                for (args, op) in [
+                    (vec![variable.clone(), constant.clone()], op),
+                    (vec![constant.clone(), variable.clone()], flipped),
+                ] {
+                    let constant_first = matches!(args[0], Expression::Constant { .. });
+                    out.push((
+                        format!("{f}({t} {v} ns, constant first: {constant_first})"),
+                        Expression::FunctionCall {
+                            arrow_type: ArrowType::Bool,
+                            function_name: f.into(),
+                            arguments: args,
+                        },
+                        format!("{{x}} {op} {v}"),
+                    ));
+                }
+            }
+            // NOT(x = v): a row with NULL stays out, the others are compared.
+            out.push((
+                format!("$not($equal({t} {v} ns))"),
+                Expression::FunctionCall {
+                    arrow_type: ArrowType::Bool,
+                    function_name: "$not".into(),
+                    arguments: vec![Expression::FunctionCall {
+                        arrow_type: ArrowType::Bool,
+                        function_name: "$equal".into(),
+                        arguments: vec![variable.clone(), constant.clone()],
+                    }],
+                },
+                format!("NOT ({{x}} = {v})"),
+            ));
+        }
+    }
+    out
+}

@@ -719,3 +719,135 @@ async fn iam_auth_never_sends_a_token_without_tls() {
         "{err}"
     );
 }
+
+/// Timestamp filters in every Arrow timestamp unit, with and without a zone, and in
+/// DATEMILLI, on DATETIME(6) and TIMESTAMP(6) columns (the session's zone is UTC) holding
+/// microseconds before, around and after the epoch: the rows returned are those whose value
+/// as Athena sees it (whole milliseconds) satisfies the predicate, as MariaDB selects them.
+#[tokio::test]
+async fn timestamp_filters_of_every_unit_and_zone_select_what_athena_sees() {
+    let my = mysql().await;
+    database(&my, "ts_filters").await;
+    my.execute("CREATE TABLE ts_filters.t (id BIGINT PRIMARY KEY, dt DATETIME(6) NULL, tsz TIMESTAMP(6) NULL)")
+        .await
+        .unwrap();
+    for (id, t) in TIMESTAMP_ROWS {
+        // TIMESTAMP holds 1970-01-01 00:00:01 UTC onwards.
+        let tsz = t.filter(|t| *t >= "1970-01-01 00:00:01");
+        sqlx::query("INSERT INTO ts_filters.t VALUES (?, ?, ?)")
+            .bind(id)
+            .bind(t)
+            .bind(tsz)
+            .execute(&my)
+            .await
+            .unwrap();
+    }
+    let c = my_client("ts_filters", &[]).await;
+    let mut failures = Vec::new();
+    let mut check = async |label: &str, column: &str, constraints: Constraints, truth: &str| {
+        let x = format!(
+            "(FLOOR(TIMESTAMPDIFF(MICROSECOND, '1970-01-01 00:00:00', {column}) / 1000) * 1000000)"
+        );
+        let truth = truth.replace("{x}", &x).replace("{c}", column);
+        let want: Vec<i64> = sqlx::query_scalar(AssertSqlSafe(format!(
+            "SELECT id FROM ts_filters.t WHERE {truth} ORDER BY id"
+        )))
+        .fetch_all(&my)
+        .await
+        .unwrap();
+        match read(&c, "ts_filters", "t", &["id"], &constraints).await {
+            Ok(got) if ids(&got.batch, "id") == want => {}
+            Ok(got) => failures.push(format!(
+                "{column}: {label}: got {:?}, want {want:?}",
+                ids(&got.batch, "id")
+            )),
+            Err(e) => failures.push(format!("{column}: {label}: {e}")),
+        }
+    };
+    for column in ["dt", "tsz"] {
+        for case in timestamp_cases() {
+            let constraints = Constraints {
+                summary: [(column.to_owned(), case.set)].into_iter().collect(),
+                ..Default::default()
+            };
+            check(&case.label, column, constraints, &case.truth).await;
+        }
+        for (label, e, truth) in timestamp_expression_cases(column) {
+            let constraints = Constraints {
+                expression: vec![e],
+                ..Default::default()
+            };
+            check(&label, column, constraints, &truth).await;
+        }
+    }
+    let plain: Vec<i64> = sqlx::query_scalar(
+        "SELECT id FROM ts_filters.t WHERE dt >= '1969-12-31 23:59:59' ORDER BY id",
+    )
+    .fetch_all(&my)
+    .await
+    .unwrap();
+    assert_eq!(plain, [3, 4, 5, 6, 7, 8, 9, 10]);
+    assert!(
+        failures.is_empty(),
+        "{} of the filters select other rows than MariaDB:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
+}
+
+/// Timestamp bounds beyond what DATETIME holds (years 0 to 9999) or any calendar holds fail
+/// the read with a clear error, never rows selected by a NULL or wrapped bound.
+#[tokio::test]
+async fn timestamp_bounds_beyond_the_calendar_fail_clearly() {
+    use arrow::datatypes::TimeUnit;
+    let my = mysql().await;
+    database(&my, "ts_bounds").await;
+    my.execute(
+        "CREATE TABLE ts_bounds.t (id BIGINT PRIMARY KEY, dt DATETIME);
+         INSERT INTO ts_bounds.t VALUES (1, '1969-12-31 23:59:59'), (2, '2024-01-01 00:00:00')",
+    )
+    .await
+    .unwrap();
+    let c = my_client("ts_bounds", &[]).await;
+    let seconds = |v: i64| Scalar::Timestamp {
+        value: v,
+        unit: TimeUnit::Second,
+        tz: None,
+    };
+    let second = DataType::Timestamp(TimeUnit::Second, None);
+    for (v, t, negative) in [
+        (seconds(10_000_000_000_000), second.clone(), false),
+        (seconds(i64::MIN), second.clone(), true),
+        // Year 10000 and year -1: beyond DATETIME, within chrono.
+        (seconds(253_402_300_800), second.clone(), false),
+        (seconds(-62_198_755_200), second.clone(), true),
+        (Scalar::Date64(i64::MAX), DataType::Date64, false),
+        (Scalar::Date64(i64::MIN), DataType::Date64, true),
+    ] {
+        for lower in [true, false] {
+            let range = if lower {
+                Range::between(&t, Some((v.clone(), true)), None)
+            } else {
+                Range::between(&t, None, Some((v.clone(), false)))
+            };
+            let constraints = Constraints {
+                summary: [("dt".to_owned(), ValueSet::ranges(&t, vec![range], false))]
+                    .into_iter()
+                    .collect(),
+                ..Default::default()
+            };
+            match read(&c, "ts_bounds", "t", &["id"], &constraints).await {
+                Err(e) => assert!(e.contains("out of range"), "{v:?}: {e}"),
+                Ok(r) => assert_eq!(
+                    ids(&r.batch, "id"),
+                    if lower == negative {
+                        vec![1, 2]
+                    } else {
+                        vec![]
+                    },
+                    "{v:?}, lower bound: {lower}"
+                ),
+            }
+        }
+    }
+}

@@ -8,7 +8,7 @@
 
 use arrow::datatypes::{DataType, SchemaRef};
 use async_trait::async_trait;
-use chrono::{NaiveDate, NaiveDateTime};
+use chrono::{Datelike, NaiveDate, NaiveDateTime};
 use futures_util::TryStreamExt;
 use indexmap::IndexMap;
 use sqlx::mysql::{MySqlConnectOptions, MySqlRow, MySqlSslMode};
@@ -20,6 +20,7 @@ use crate::protocol::{Constraints, Scalar, TableName};
 use crate::source::builder::{BatchBuilder, ColumnBuilder};
 use crate::source::connect::{discard_on_error, RotatingPool};
 use crate::sql::select::RangePredicate;
+use crate::sql::timestamp::utc_wall_clock;
 use crate::sql::{Column, Dialect, MySql, Query, SelectBuilder};
 
 use super::{
@@ -186,7 +187,7 @@ impl MySqlSource {
             {
                 let mut q = sqlx::query(AssertSqlSafe(sql.to_owned()));
                 for p in params {
-                    q = bind(q, p);
+                    q = bind(q, p)?;
                 }
                 let mut rows = q.fetch(&mut *conn);
                 while let Some(row) = rows.try_next().await? {
@@ -241,8 +242,8 @@ impl MySqlSource {
 fn bind<'q>(
     q: sqlx::query::Query<'q, sqlx::MySql, sqlx::mysql::MySqlArguments>,
     v: &Scalar,
-) -> sqlx::query::Query<'q, sqlx::MySql, sqlx::mysql::MySqlArguments> {
-    match v {
+) -> Result<sqlx::query::Query<'q, sqlx::MySql, sqlx::mysql::MySqlArguments>, SourceError> {
+    Ok(match v {
         Scalar::Bool(b) => q.bind(*b),
         Scalar::Int8(x) => q.bind(*x),
         Scalar::Int16(x) => q.bind(*x),
@@ -260,11 +261,23 @@ fn bind<'q>(
         Scalar::Utf8(s) => q.bind(s.clone()),
         Scalar::Binary(b) => q.bind(b.clone()),
         Scalar::Date32(d) => {
-            q.bind(arrow::temporal_conversions::date32_to_datetime(*d).map(|t| t.date()))
+            q.bind(datetime_param(v, arrow::temporal_conversions::date32_to_datetime(*d))?.date())
         }
-        Scalar::Date64(ms) => q.bind(arrow::temporal_conversions::date64_to_datetime(*ms)),
-        Scalar::Timestamp { .. } => q.bind(v.to_string()),
-    }
+        Scalar::Date64(_) | Scalar::Timestamp { .. } => {
+            q.bind(datetime_param(v, utc_wall_clock(v))?)
+        }
+    })
+}
+
+/// A date or timestamp bound as a DATETIME: the instant's UTC wall clock (the session's zone
+/// is UTC, so a TIMESTAMP column compares as the same instant and a DATETIME column as its
+/// wall clock, which is how both are returned), within DATETIME's years 0 to 9999.
+fn datetime_param(v: &Scalar, t: Option<NaiveDateTime>) -> Result<NaiveDateTime, SourceError> {
+    t.filter(|t| (0..=9999).contains(&t.year())).ok_or_else(|| {
+        SourceError::Unsupported(format!(
+            "{v} is out of range for MySQL, whose dates hold years 0 to 9999"
+        ))
+    })
 }
 
 /// Parses decimal text (`-12.5`) as an unscaled value at `scale`, rounding half up.
@@ -638,7 +651,7 @@ impl Source for MySqlSource {
         for prefix in ["EXPLAIN PARTITIONS ", "EXPLAIN "] {
             let mut q = sqlx::query(AssertSqlSafe(format!("{prefix}{}", query.sql)));
             for p in &query.params {
-                q = bind(q, p);
+                q = bind(q, p)?;
             }
             if let Ok(rows) = q.fetch_all(&mut *conn).await {
                 let mut found = Vec::new();

@@ -76,6 +76,43 @@ pub fn map_column(quoted: &str, name: &str, declared: &str) -> Column {
     }
 }
 
+/// A date or timestamp as the text the column's `date()`/`strftime()` selects, to compare
+/// with it as text: `YYYY-MM-DD`, or the UTC wall clock with milliseconds (nine digits for a
+/// timestamp finer than that, which orders right and equals no millisecond text), floored,
+/// so values before 1970 are not shifted. SQLite's date functions know years 0 to 9999 only.
+fn datetime_text(v: &Scalar) -> Result<String, SourceError> {
+    use chrono::Datelike;
+    let out_of_range = || {
+        SourceError::Unsupported(format!(
+            "{v} is out of range for SQLite, whose dates hold years 0 to 9999"
+        ))
+    };
+    let (t, format) = match v {
+        Scalar::Date32(d) => (
+            arrow::temporal_conversions::date32_to_datetime(*d),
+            "%Y-%m-%d",
+        ),
+        _ => {
+            let nanos = crate::sql::timestamp::epoch_nanos(v).ok_or_else(out_of_range)?;
+            let t = i64::try_from(nanos.div_euclid(1_000_000_000))
+                .ok()
+                .and_then(|s| {
+                    chrono::DateTime::from_timestamp(s, nanos.rem_euclid(1_000_000_000) as u32)
+                })
+                .map(|t| t.naive_utc());
+            let format = if nanos % 1_000_000 == 0 {
+                TIMESTAMP_FORMAT
+            } else {
+                "%Y-%m-%d %H:%M:%S%.9f"
+            };
+            (t, format)
+        }
+    };
+    t.filter(|t| (0..=9999).contains(&t.year()))
+        .map(|t| t.format(format).to_string())
+        .ok_or_else(out_of_range)
+}
+
 impl SqliteSource {
     pub fn new(path: PathBuf) -> SqliteSource {
         SqliteSource {
@@ -145,15 +182,9 @@ impl SqliteSource {
                 Scalar::Decimal { value, scale, .. } => q.bind(format_decimal(*value, *scale)),
                 Scalar::Utf8(s) => q.bind(s.clone()),
                 Scalar::Binary(b) => q.bind(b.clone()),
-                Scalar::Date32(d) => q.bind(
-                    arrow::temporal_conversions::date32_to_datetime(*d)
-                        .map(|t| t.date().to_string()),
-                ),
-                Scalar::Date64(ms) => q.bind(
-                    arrow::temporal_conversions::date64_to_datetime(*ms)
-                        .map(|t| t.format(TIMESTAMP_FORMAT).to_string()),
-                ),
-                Scalar::Timestamp { .. } => q.bind(p.to_string()),
+                Scalar::Date32(_) | Scalar::Date64(_) | Scalar::Timestamp { .. } => {
+                    q.bind(datetime_text(p)?)
+                }
             };
         }
         tracing::debug!(sql, params = params.len(), "query");
@@ -386,5 +417,44 @@ impl Source for SqliteSource {
             sink,
         )
         .await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use arrow::datatypes::TimeUnit;
+
+    #[test]
+    fn dates_and_timestamps_bind_as_the_text_their_columns_select() {
+        let ts = |value, unit| Scalar::Timestamp {
+            value,
+            unit,
+            tz: Some("+02:00".into()),
+        };
+        let text = |v: Scalar| datetime_text(&v).unwrap();
+        assert_eq!(text(Scalar::Date32(-1)), "1969-12-31");
+        assert_eq!(text(Scalar::Date64(-1)), "1969-12-31 23:59:59.999");
+        assert_eq!(text(ts(-1, TimeUnit::Second)), "1969-12-31 23:59:59.000");
+        assert_eq!(
+            text(ts(-1, TimeUnit::Nanosecond)),
+            "1969-12-31 23:59:59.999999999"
+        );
+        assert_eq!(
+            text(ts(-1_000, TimeUnit::Nanosecond)),
+            "1969-12-31 23:59:59.999999000"
+        );
+        assert_eq!(
+            text(ts(1_500_000, TimeUnit::Microsecond)),
+            "1970-01-01 00:00:01.500"
+        );
+        for v in [
+            ts(10_000_000_000_000, TimeUnit::Second),
+            ts(253_402_300_800, TimeUnit::Second),
+            Scalar::Date64(i64::MIN),
+        ] {
+            let e = datetime_text(&v).unwrap_err().to_string();
+            assert!(e.contains("out of range"), "{e}");
+        }
     }
 }

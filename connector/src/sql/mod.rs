@@ -3,6 +3,7 @@
 
 pub mod dialect;
 pub mod select;
+pub mod timestamp;
 
 pub use dialect::{Dialect, MySql, Oracle, Postgres, PostgresCopy, SqlServer, Sqlite};
 pub use select::{Column, Query, SelectBuilder};

@@ -6,6 +6,7 @@ use indexmap::IndexMap;
 use crate::protocol::{Constraints, Expression, Scalar, StandardFunction, ValueSet};
 
 use super::dialect::Dialect;
+use super::timestamp::{epoch_nanos, MillisRange};
 use super::SqlError;
 
 /// A column as the source reads it.
@@ -176,6 +177,11 @@ impl SelectBuilder<'_> {
         set: &ValueSet,
         params: &mut Params<'_>,
     ) -> Result<String, SqlError> {
+        if c.data_type == DataType::Date64 {
+            if let Some(sql) = self.timestamp_set(c, set, params)? {
+                return Ok(sql);
+            }
+        }
         let d = self.dialect;
         let e = &c.select;
         let text = c.data_type == DataType::Utf8;
@@ -249,6 +255,156 @@ impl SelectBuilder<'_> {
             1 => format!("({})", terms.remove(0)),
             _ => format!("({})", terms.join(" OR ")),
         })
+    }
+
+    /// A value set of timestamps over a timestamp (DATEMILLI) column: the values Athena sees
+    /// (whole milliseconds) compared, as millisecond ranges of the database's own value
+    /// (`sql::timestamp`). `None` when a value is not a timestamp (compared as it is).
+    fn timestamp_set(
+        &self,
+        c: &Column,
+        set: &ValueSet,
+        params: &mut Params<'_>,
+    ) -> Result<Option<String>, SqlError> {
+        let e = &c.select;
+        let bad = |why: String| SqlError::Constraint {
+            column: c.name.clone(),
+            why,
+        };
+        let is_timestamp = |v: &Scalar| epoch_nanos(v).is_some();
+        let mut ranges = Vec::new();
+        let mut negate = false;
+        match set {
+            ValueSet::AllOrNone { .. } => return Ok(None),
+            ValueSet::Equatable {
+                values, white_list, ..
+            } => {
+                let values = ValueSet::equatable_values(values).map_err(bad)?;
+                if !values.iter().all(is_timestamp) {
+                    return Ok(None);
+                }
+                for v in &values {
+                    ranges.extend(MillisRange::point(v).map_err(bad)?);
+                }
+                negate = !white_list;
+            }
+            ValueSet::SortedRange { ranges: rs, .. } => {
+                for r in rs {
+                    let (lower, upper) = (r.lower().map_err(bad)?, r.upper().map_err(bad)?);
+                    if !lower
+                        .iter()
+                        .chain(upper.iter())
+                        .all(|(v, _)| is_timestamp(v))
+                    {
+                        return Ok(None);
+                    }
+                    ranges.extend(
+                        match r.single_value().map_err(bad)? {
+                            Some(v) => MillisRange::point(&v),
+                            None => MillisRange::new(lower.as_ref(), upper.as_ref()),
+                        }
+                        .map_err(bad)?,
+                    );
+                }
+            }
+        }
+        let mut terms: Vec<String> = ranges
+            .into_iter()
+            .map(|r| millis_range(e, r, params))
+            .collect();
+        if negate {
+            terms = vec![if terms.is_empty() {
+                format!("{e} IS NOT NULL")
+            } else {
+                format!("NOT ({})", terms.join(" OR "))
+            }];
+        }
+        if set.null_allowed() {
+            terms.insert(0, format!("{e} IS NULL"));
+        }
+        Ok(Some(match terms.len() {
+            0 => "(1 = 0)".to_owned(),
+            1 => format!("({})", terms.remove(0)),
+            _ => format!("({})", terms.join(" OR ")),
+        }))
+    }
+
+    /// `column <op> constant` (either side) over a timestamp (DATEMILLI) column, as
+    /// [`Self::timestamp_set`] compares; `None` for any other comparison.
+    fn timestamp_comparison(
+        &self,
+        f: StandardFunction,
+        arguments: &[Expression],
+        params: &mut Params<'_>,
+    ) -> Result<Option<String>, SqlError> {
+        use StandardFunction as F;
+        let (column, constant, f) = match arguments {
+            [Expression::Variable { column_name, .. }, Expression::Constant { values, .. }] => {
+                (column_name, values, f)
+            }
+            [Expression::Constant { values, .. }, Expression::Variable { column_name, .. }] => (
+                column_name,
+                values,
+                match f {
+                    F::LessThan => F::GreaterThan,
+                    F::LessThanOrEqual => F::GreaterThanOrEqual,
+                    F::GreaterThan => F::LessThan,
+                    F::GreaterThanOrEqual => F::LessThanOrEqual,
+                    other => other,
+                },
+            ),
+            _ => return Ok(None),
+        };
+        let c = self.column(column)?;
+        let bad = |why: String| SqlError::Constraint {
+            column: c.name.clone(),
+            why,
+        };
+        let values = ValueSet::equatable_values(constant).map_err(bad)?;
+        let [v] = values.as_slice() else {
+            return Ok(None);
+        };
+        if c.data_type != DataType::Date64 || epoch_nanos(v).is_none() {
+            return Ok(None);
+        }
+        let e = &c.select;
+        let v = (v.clone(), true);
+        let x = (v.0.clone(), false);
+        Ok(Some(match f {
+            F::GreaterThanOrEqual | F::GreaterThan | F::LessThanOrEqual | F::LessThan => {
+                let range = match f {
+                    F::GreaterThanOrEqual => MillisRange::new(Some(&v), None),
+                    F::GreaterThan => MillisRange::new(Some(&x), None),
+                    F::LessThanOrEqual => MillisRange::new(None, Some(&v)),
+                    _ => MillisRange::new(None, Some(&x)),
+                }
+                .map_err(bad)?;
+                match range {
+                    Some(r) => format!("({})", millis_range(e, r, params)),
+                    // Never holds, and is NULL for NULL, as the comparison.
+                    None => format!("({e} <> {e})"),
+                }
+            }
+            F::Equal | F::NotEqual => {
+                let equal = F::Equal == f;
+                match MillisRange::point(&v.0).map_err(bad)? {
+                    Some(MillisRange {
+                        from: Some(from),
+                        to: Some(to),
+                    }) => {
+                        let (from, to) = (params.bind(from), params.bind(to));
+                        if equal {
+                            format!("({e} >= {from} AND {e} < {to})")
+                        } else {
+                            format!("({e} < {from} OR {e} >= {to})")
+                        }
+                    }
+                    // Finer than a millisecond: equal to no value Athena sees.
+                    _ => format!("({e} {} {e})", if equal { "<>" } else { "=" }),
+                }
+            }
+            _ => return Ok(None),
+        }))
     }
 
     /// `e = v` / `e IN (…)`; for text where `=` is inexact, the index-friendly test is
@@ -410,47 +566,71 @@ impl SelectBuilder<'_> {
                         };
                         Ok(d.like(&a, &pattern))
                     }
-                    _ => {
-                        arity("2", n == 2)?;
-                        let a = self.expression(&arguments[0], params)?;
-                        let b = self.expression(&arguments[1], params)?;
-                        Ok(match f {
-                            F::NullIf => format!("NULLIF({a}, {b})"),
-                            F::IsDistinctFrom => d.is_distinct_from(&a, &b),
-                            F::Divide
-                                if is_integer(arguments[0].arrow_type())
-                                    && is_integer(arguments[1].arrow_type()) =>
-                            {
-                                d.integer_divide(&a, &b)
-                            }
-                            F::Equal | F::NotEqual if any_text => {
-                                let t = |x: &str| d.exact_text(x).unwrap_or_else(|| x.to_owned());
-                                format!("({} {} {})", t(&a), f.infix().unwrap_or("="), t(&b))
-                            }
-                            F::LessThan
-                            | F::LessThanOrEqual
-                            | F::GreaterThan
-                            | F::GreaterThanOrEqual
-                                if any_text =>
-                            {
-                                format!(
-                                    "({} {} {})",
-                                    d.ordered_text(&a),
-                                    f.infix().unwrap_or("<"),
-                                    d.ordered_text(&b)
-                                )
-                            }
-                            _ => {
-                                let op = f.infix().ok_or_else(|| {
-                                    SqlError::UnsupportedFunction(function_name.clone())
-                                })?;
-                                format!("({a} {op} {b})")
-                            }
-                        })
+                    F::Equal
+                    | F::NotEqual
+                    | F::LessThan
+                    | F::LessThanOrEqual
+                    | F::GreaterThan
+                    | F::GreaterThanOrEqual
+                        if n == 2 && !any_text =>
+                    {
+                        match self.timestamp_comparison(f, arguments, params)? {
+                            Some(sql) => Ok(sql),
+                            None => self.binary(f, function_name, arguments, any_text, params),
+                        }
                     }
+                    _ => self.binary(f, function_name, arguments, any_text, params),
                 }
             }
         }
+    }
+
+    /// A two-argument function: an infix operator, NULLIF or IS DISTINCT FROM.
+    fn binary(
+        &self,
+        f: StandardFunction,
+        function_name: &str,
+        arguments: &[Expression],
+        any_text: bool,
+        params: &mut Params<'_>,
+    ) -> Result<String, SqlError> {
+        use StandardFunction as F;
+        let d = self.dialect;
+        let [a, b] = arguments else {
+            return Err(SqlError::Arity {
+                name: function_name.to_owned(),
+                expected: "2",
+                found: arguments.len(),
+            });
+        };
+        let (ta, tb) = (a.arrow_type(), b.arrow_type());
+        let a = self.expression(a, params)?;
+        let b = self.expression(b, params)?;
+        Ok(match f {
+            F::NullIf => format!("NULLIF({a}, {b})"),
+            F::IsDistinctFrom => d.is_distinct_from(&a, &b),
+            F::Divide if is_integer(ta) && is_integer(tb) => d.integer_divide(&a, &b),
+            F::Equal | F::NotEqual if any_text => {
+                let t = |x: &str| d.exact_text(x).unwrap_or_else(|| x.to_owned());
+                format!("({} {} {})", t(&a), f.infix().unwrap_or("="), t(&b))
+            }
+            F::LessThan | F::LessThanOrEqual | F::GreaterThan | F::GreaterThanOrEqual
+                if any_text =>
+            {
+                format!(
+                    "({} {} {})",
+                    d.ordered_text(&a),
+                    f.infix().unwrap_or("<"),
+                    d.ordered_text(&b)
+                )
+            }
+            _ => {
+                let op = f
+                    .infix()
+                    .ok_or_else(|| SqlError::UnsupportedFunction(function_name.to_owned()))?;
+                format!("({a} {op} {b})")
+            }
+        })
     }
 }
 
@@ -479,6 +659,20 @@ impl SelectBuilder<'_> {
             }
             other => Ok(vec![self.expression(other, params)?]),
         }
+    }
+}
+
+/// `from <= e < to`, each end bound (an open end left out).
+fn millis_range(e: &str, r: MillisRange, params: &mut Params<'_>) -> String {
+    match (r.from, r.to) {
+        (Some(from), Some(to)) => {
+            let from = params.bind(from);
+            let to = params.bind(to);
+            format!("({e} >= {from} AND {e} < {to})")
+        }
+        (Some(from), None) => format!("{e} >= {}", params.bind(from)),
+        (None, Some(to)) => format!("{e} < {}", params.bind(to)),
+        (None, None) => format!("{e} IS NOT NULL"),
     }
 }
 

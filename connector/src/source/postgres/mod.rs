@@ -18,6 +18,7 @@ use crate::config::TlsMode;
 use crate::protocol::{format_decimal, Constraints, Scalar, TableName};
 use crate::source::builder::BatchBuilder;
 use crate::source::connect::{discard_on_error, RotatingPool};
+use crate::sql::timestamp::utc_wall_clock;
 use crate::sql::{Column, Dialect, Postgres, PostgresCopy, Query, SelectBuilder};
 
 pub use copy::numeric_to_i128;
@@ -162,7 +163,7 @@ impl PostgresSource {
                     .join(", ");
                 let mut q = sqlx::query(AssertSqlSafe(format!("SELECT {select}")));
                 for p in params {
-                    q = q.bind(setting_text(p));
+                    q = q.bind(setting_text(p)?);
                 }
                 q.execute(&mut *conn).await?;
             }
@@ -247,8 +248,8 @@ fn check_distinct_case(columns: &IndexMap<String, Column>) -> Result<(), SourceE
 }
 
 /// A value as `set_config` text, read back with a cast to its type.
-fn setting_text(v: &Scalar) -> String {
-    match v {
+fn setting_text(v: &Scalar) -> Result<String, SourceError> {
+    Ok(match v {
         Scalar::Bool(b) => b.to_string(),
         Scalar::Int8(x) => x.to_string(),
         Scalar::Int16(x) => x.to_string(),
@@ -263,24 +264,34 @@ fn setting_text(v: &Scalar) -> String {
         Scalar::Decimal { value, scale, .. } => format_decimal(*value, *scale),
         Scalar::Utf8(s) => s.clone(),
         Scalar::Binary(b) => b.iter().map(|x| format!("{x:02x}")).collect(),
-        Scalar::Date32(d) => arrow::temporal_conversions::date32_to_datetime(*d)
-            .map(|d| d.date().to_string())
-            .unwrap_or_default(),
-        Scalar::Date64(ms) => arrow::temporal_conversions::date64_to_datetime(*ms)
-            .map(|t| t.format("%Y-%m-%d %H:%M:%S%.3f").to_string())
-            .unwrap_or_default(),
-        Scalar::Timestamp { value, unit, .. } => {
-            let micros = match unit {
-                arrow::datatypes::TimeUnit::Second => value * 1_000_000,
-                arrow::datatypes::TimeUnit::Millisecond => value * 1_000,
-                arrow::datatypes::TimeUnit::Microsecond => *value,
-                arrow::datatypes::TimeUnit::Nanosecond => value / 1_000,
-            };
-            chrono::DateTime::from_timestamp_micros(micros)
-                .map(|t| t.format("%Y-%m-%d %H:%M:%S%.6f+00").to_string())
-                .unwrap_or_default()
-        }
-    }
+        Scalar::Date32(d) => pg_datetime(
+            v,
+            arrow::temporal_conversions::date32_to_datetime(*d),
+            "-%m-%d",
+        )?,
+        // Read back as `timestamp`: the wall clock, compared with a `timestamptz` column in
+        // the session's zone, UTC.
+        Scalar::Date64(_) => pg_datetime(v, utc_wall_clock(v), "-%m-%d %H:%M:%S%.3f")?,
+        // Read back as `timestamptz`: the instant (floored to PostgreSQL's microseconds).
+        Scalar::Timestamp { .. } => pg_datetime(v, utc_wall_clock(v), "-%m-%d %H:%M:%S%.6f+00")?,
+    })
+}
+
+/// A date or timestamp in PostgreSQL's input form: years before 1 as `BC` (chrono writes
+/// them signed, which PostgreSQL does not read). PostgreSQL itself refuses what lies beyond
+/// its own range (4713 BC to 294276 AD for timestamps).
+fn pg_datetime(
+    v: &Scalar,
+    t: Option<chrono::NaiveDateTime>,
+    rest: &str,
+) -> Result<String, SourceError> {
+    use chrono::Datelike;
+    let t = t.ok_or_else(|| SourceError::Unsupported(format!("{v} is out of range")))?;
+    let (year, era) = match t.year() {
+        y if y < 1 => (1 - y, " BC"),
+        y => (y, ""),
+    };
+    Ok(format!("{year:04}{}{era}", t.format(rest)))
 }
 
 fn float_text(x: f64) -> String {
@@ -475,7 +486,7 @@ impl Source for PostgresSource {
             query.sql
         )));
         for p in &query.params {
-            explain = explain.bind(setting_text(p));
+            explain = explain.bind(setting_text(p)?);
         }
         // Parameters are typed by the casts in the placeholders; text is accepted by each.
         // Any failure here only costs pruning: every partition is kept.
@@ -657,22 +668,58 @@ mod tests {
 
     #[test]
     fn settings_are_exact_text() {
-        assert_eq!(setting_text(&Scalar::Float64(0.1)), "0.1");
+        let text = |v: Scalar| setting_text(&v).unwrap();
+        assert_eq!(text(Scalar::Float64(0.1)), "0.1");
+        assert_eq!(text(Scalar::Float64(f64::NEG_INFINITY)), "-Infinity");
         assert_eq!(
-            setting_text(&Scalar::Float64(f64::NEG_INFINITY)),
-            "-Infinity"
-        );
-        assert_eq!(
-            setting_text(&Scalar::Decimal {
+            text(Scalar::Decimal {
                 value: -5,
                 precision: 3,
                 scale: 2
             }),
             "-0.05"
         );
-        assert_eq!(setting_text(&Scalar::Date32(-1)), "1969-12-31");
-        assert_eq!(setting_text(&Scalar::Date64(-1)), "1969-12-31 23:59:59.999");
-        assert_eq!(setting_text(&Scalar::Binary(vec![0, 255])), "00ff");
+        assert_eq!(text(Scalar::Date32(-1)), "1969-12-31");
+        assert_eq!(text(Scalar::Date64(-1)), "1969-12-31 23:59:59.999");
+        assert_eq!(text(Scalar::Binary(vec![0, 255])), "00ff");
+    }
+
+    #[test]
+    fn timestamps_are_exact_text_before_1970_and_before_year_1() {
+        use arrow::datatypes::TimeUnit;
+        let ts = |value, unit| Scalar::Timestamp {
+            value,
+            unit,
+            tz: Some("America/New_York".into()),
+        };
+        let text = |v: Scalar| setting_text(&v).unwrap();
+        // Floored, not truncated toward zero: -1 ns is in the microsecond before the epoch.
+        assert_eq!(
+            text(ts(-1, TimeUnit::Nanosecond)),
+            "1969-12-31 23:59:59.999999+00"
+        );
+        assert_eq!(
+            text(ts(-500_000_001, TimeUnit::Nanosecond)),
+            "1969-12-31 23:59:59.499999+00"
+        );
+        assert_eq!(
+            text(ts(-1, TimeUnit::Second)),
+            "1969-12-31 23:59:59.000000+00"
+        );
+        assert_eq!(
+            text(ts(-62_198_755_200, TimeUnit::Second)),
+            "0002-01-01 00:00:00.000000+00 BC"
+        );
+        assert_eq!(text(Scalar::Date32(-719_163)), "0001-12-31 BC");
+        // Seconds that overflow in microseconds, milliseconds beyond the calendar: errors.
+        for v in [
+            ts(10_000_000_000_000, TimeUnit::Second),
+            ts(i64::MIN, TimeUnit::Second),
+            Scalar::Date64(i64::MAX),
+        ] {
+            let e = setting_text(&v).unwrap_err().to_string();
+            assert!(e.contains("out of range"), "{e}");
+        }
     }
 
     #[test]

@@ -390,3 +390,73 @@ fn constraints_name_columns_in_any_case_unless_ambiguous() {
         SqlError::AmbiguousColumn("CAMELCOL".into())
     );
 }
+
+#[test]
+fn timestamps_compare_the_millisecond_athena_sees() {
+    use arrow::datatypes::TimeUnit;
+    let cols: IndexMap<String, Column> = [(
+        "ts".to_owned(),
+        Column {
+            name: "ts".into(),
+            select: "\"ts\"".into(),
+            data_type: DataType::Date64,
+        },
+    )]
+    .into_iter()
+    .collect();
+    let b = SelectBuilder {
+        dialect: &Postgres,
+        from: "t".into(),
+        columns: &cols,
+    };
+    let ns = |v| Scalar::Timestamp {
+        value: v,
+        unit: TimeUnit::Nanosecond,
+        tz: Some("America/New_York".into()),
+    };
+    let t = DataType::Timestamp(TimeUnit::Nanosecond, Some("America/New_York".into()));
+    // ts <= -1 ns (millisecond -1 and before), = 5 ms, = 5 ms + 1 ns (no millisecond).
+    let set = ValueSet::ranges(
+        &t,
+        vec![
+            Range::between(&t, None, Some((ns(-1), true))),
+            Range::equal(ns(5_000_000)),
+            Range::equal(ns(5_000_001)),
+        ],
+        true,
+    );
+    let q = b.build(&["ts"], &with(vec![("ts", set)]), &[]).unwrap();
+    assert_eq!(
+        q.sql,
+        "SELECT \"ts\" FROM t WHERE (\"ts\" IS NULL OR \"ts\" < $1::timestamp OR (\"ts\" >= $2::timestamp AND \"ts\" < $3::timestamp))"
+    );
+    assert_eq!(
+        q.params,
+        vec![Scalar::Date64(0), Scalar::Date64(5), Scalar::Date64(6)]
+    );
+    // NOT IN of values finer than a millisecond: every non-null value.
+    let set = ValueSet::values(&t, &[ns(1), ns(2)], false, false).unwrap();
+    let q = b.build(&["ts"], &with(vec![("ts", set)]), &[]).unwrap();
+    assert_eq!(q.sql, "SELECT \"ts\" FROM t WHERE (\"ts\" IS NOT NULL)");
+    // A bound no calendar holds names the column.
+    let s = DataType::Timestamp(TimeUnit::Second, None);
+    let huge = Scalar::Timestamp {
+        value: i64::MAX,
+        unit: TimeUnit::Second,
+        tz: None,
+    };
+    let set = ValueSet::ranges(
+        &s,
+        vec![Range::between(&s, Some((huge, true)), None)],
+        false,
+    );
+    let e = b
+        .build(&["ts"], &with(vec![("ts", set)]), &[])
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.starts_with("unusable constraint on \"ts\": timestamp bound"),
+        "{e}"
+    );
+    assert!(e.contains("out of range"), "{e}");
+}
