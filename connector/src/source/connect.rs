@@ -4,6 +4,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use futures_util::future::BoxFuture;
 use sqlx::pool::{PoolConnection, PoolOptions};
 use sqlx::{ConnectOptions, Connection, Database, Pool};
 use tokio::sync::Mutex;
@@ -110,6 +111,12 @@ impl Connect {
 
 /// How long a read waits for one of the pool's connections to come free.
 const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(60);
+/// How long a connection may sit idle: in the pool (closed by the pool's reaper), and on the
+/// server (the session setup asks the server to close it), so the connections of a frozen
+/// Lambda sandbox, whose reaper does not run, do not pile up against `max_connections`.
+pub const IDLE_TIMEOUT: Duration = Duration::from_secs(60);
+/// The server side of [`IDLE_TIMEOUT`]: a little longer, so a live pool closes first.
+pub const SERVER_IDLE_TIMEOUT: Duration = Duration::from_secs(120);
 /// How long the first connection of a pool may take (the drivers' usual connect timeout):
 /// the pool would retry a refused connection until `ACQUIRE_TIMEOUT`.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
@@ -120,7 +127,12 @@ const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 /// and retries once, so a rotated password needs no restart.
 pub struct RotatingPool<DB: Database> {
     slot: Mutex<Option<LivePool<DB>>>,
+    setup: Option<SessionSetup<DB>>,
 }
+
+/// Statements a new connection runs before its first use (server-side idle timeouts).
+pub type SessionSetup<DB> =
+    for<'c> fn(&'c mut <DB as Database>::Connection) -> BoxFuture<'c, Result<(), sqlx::Error>>;
 
 /// The pool and the user and password its connections log in with.
 struct LivePool<DB: Database> {
@@ -133,11 +145,20 @@ impl<DB: Database> Default for RotatingPool<DB> {
     fn default() -> Self {
         RotatingPool {
             slot: Mutex::new(None),
+            setup: None,
         }
     }
 }
 
 impl<DB: Database> RotatingPool<DB> {
+    /// A pool whose new connections run `setup` first.
+    pub fn with_session_setup(setup: SessionSetup<DB>) -> Self {
+        RotatingPool {
+            slot: Mutex::new(None),
+            setup: Some(setup),
+        }
+    }
+
     /// A connection; `options` builds the driver's options for a user and password.
     pub async fn acquire(
         &self,
@@ -153,12 +174,15 @@ impl<DB: Database> RotatingPool<DB> {
                         live.pool.clone()
                     }
                     _ => {
-                        let p = PoolOptions::<DB>::new()
+                        let mut p = PoolOptions::<DB>::new()
                             .max_connections(8)
                             .min_connections(0)
                             .acquire_timeout(ACQUIRE_TIMEOUT)
-                            .idle_timeout(Duration::from_secs(300))
-                            .connect_lazy_with(options(&user, password.as_ref()));
+                            .idle_timeout(IDLE_TIMEOUT);
+                        if let Some(setup) = self.setup {
+                            p = p.after_connect(move |conn, _| setup(conn));
+                        }
+                        let p = p.connect_lazy_with(options(&user, password.as_ref()));
                         *slot = Some(LivePool {
                             pool: p.clone(),
                             user: user.clone(),
@@ -186,12 +210,14 @@ impl<DB: Database> RotatingPool<DB> {
                 // The pool retries a refused connection until its timeout and then only
                 // says it timed out: one direct attempt tells why (refused, unknown host).
                 Err(sqlx::Error::PoolTimedOut) if pool.size() == 0 => {
-                    let why = match options(&user, password.as_ref()).connect().await {
-                        Ok(c) => {
+                    let direct = options(&user, password.as_ref());
+                    let why = match tokio::time::timeout(CONNECT_TIMEOUT, direct.connect()).await {
+                        Ok(Ok(c)) => {
                             let _ = c.close().await;
                             sqlx::Error::PoolTimedOut
                         }
-                        Err(e) => e,
+                        Ok(Err(e)) => e,
+                        Err(_) => sqlx::Error::PoolTimedOut,
                     };
                     return Err(connect.connect_error(&user, why));
                 }

@@ -9,6 +9,7 @@
 use arrow::datatypes::{DataType, SchemaRef};
 use async_trait::async_trait;
 use chrono::{Datelike, NaiveDate, NaiveDateTime};
+use futures_util::future::BoxFuture;
 use futures_util::TryStreamExt;
 use indexmap::IndexMap;
 use sqlx::mysql::{MySqlConnectOptions, MySqlRow, MySqlSslMode};
@@ -16,9 +17,10 @@ use sqlx::pool::PoolConnection;
 use sqlx::{AssertSqlSafe, Column as _, ConnectOptions, Row, TypeInfo};
 
 use crate::config::TlsMode;
+use crate::deadline;
 use crate::protocol::{Constraints, Scalar, TableName};
 use crate::source::builder::{BatchBuilder, ColumnBuilder};
-use crate::source::connect::{discard_on_error, RotatingPool};
+use crate::source::connect::{discard_on_error, RotatingPool, SERVER_IDLE_TIMEOUT};
 use crate::sql::select::RangePredicate;
 use crate::sql::timestamp::utc_wall_clock;
 use crate::sql::{Column, Dialect, MySql, Query, SelectBuilder};
@@ -104,11 +106,45 @@ pub fn map_column(quoted: &str, c: &MyColumn) -> Column {
     }
 }
 
+/// A new connection's server-side idle limit, so a frozen Lambda sandbox's pool does not
+/// hold connections against `max_connections`.
+fn session_setup(conn: &mut sqlx::MySqlConnection) -> BoxFuture<'_, Result<(), sqlx::Error>> {
+    let idle = SERVER_IDLE_TIMEOUT.as_secs();
+    Box::pin(async move {
+        sqlx::query(AssertSqlSafe(format!(
+            "SET SESSION wait_timeout = {idle}, SESSION interactive_timeout = {idle}"
+        )))
+        .execute(conn)
+        .await
+        .map(drop)
+    })
+}
+
+/// `sql` (a SELECT) with a statement timeout both servers honour: MariaDB runs the
+/// `/*M! … */` prefix (`SET STATEMENT max_statement_time = <s> FOR`), MySQL reads the
+/// optimizer hint `MAX_EXECUTION_TIME(<ms>)`; each ignores the other's as a comment.
+pub fn with_statement_timeout(sql: &str, timeout: std::time::Duration) -> String {
+    let trimmed = sql.trim_start();
+    let Some(rest) = trimmed
+        .get(..6)
+        .filter(|k| k.eq_ignore_ascii_case("SELECT"))
+        .map(|_| &trimmed[6..])
+    else {
+        return sql.to_owned();
+    };
+    let ms = timeout.as_millis().max(1);
+    format!(
+        "/*M!100108 SET STATEMENT max_statement_time={}.{:03} FOR */ SELECT /*+ MAX_EXECUTION_TIME({ms}) */{rest}",
+        ms / 1000,
+        ms % 1000
+    )
+}
+
 impl MySqlSource {
     pub fn new(connect: Connect) -> MySqlSource {
         MySqlSource {
             connect,
-            pool: RotatingPool::default(),
+            pool: RotatingPool::with_session_setup(session_setup),
         }
     }
 
@@ -165,7 +201,11 @@ impl MySqlSource {
         resolve_name("schema", schema, names)
     }
 
-    /// Streams `sql` with `params` into `sink` as batches of `schema`.
+    /// Streams `sql` with `params` into `sink` as batches of `schema`, under a statement
+    /// timeout ([`with_statement_timeout`]). A passthrough read runs in a read-only
+    /// transaction (one statement: it is a prepared statement) and its connection is closed
+    /// afterwards, so session state the user's query set (variables, `GET_LOCK`) never
+    /// reaches the next read.
     async fn stream(
         &self,
         sql: &str,
@@ -173,12 +213,17 @@ impl MySqlSource {
         schema: SchemaRef,
         names: &[String],
         sink: &mut dyn BatchSink,
-        read_only: bool,
+        passthrough: bool,
     ) -> Result<(), SourceError> {
         let mut out = BatchBuilder::new(schema).map_err(SourceError::Unsupported)?;
         let mut conn = self.conn().await?;
+        if passthrough {
+            conn.close_on_drop();
+        }
+        let sql = with_statement_timeout(sql, deadline::statement_timeout());
+        let sql = sql.as_str();
         let result: Result<(), SourceError> = async {
-            if read_only {
+            if passthrough {
                 sqlx::query("START TRANSACTION READ ONLY")
                     .execute(&mut *conn)
                     .await?;
@@ -201,7 +246,7 @@ impl MySqlSource {
             if out.rows > 0 {
                 sink.push(out.finish()).await?;
             }
-            if read_only {
+            if passthrough {
                 sqlx::query("COMMIT").execute(&mut *conn).await?;
             }
             Ok(())
@@ -908,6 +953,22 @@ mod date_tests {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn selects_carry_a_timeout_both_servers_read() {
+        assert_eq!(
+            with_statement_timeout("SELECT `a` FROM `t`", std::time::Duration::from_millis(2500)),
+            "/*M!100108 SET STATEMENT max_statement_time=2.500 FOR */ SELECT /*+ MAX_EXECUTION_TIME(2500) */ `a` FROM `t`"
+        );
+        assert_eq!(
+            with_statement_timeout("  select 1", std::time::Duration::ZERO),
+            "/*M!100108 SET STATEMENT max_statement_time=0.001 FOR */ SELECT /*+ MAX_EXECUTION_TIME(1) */ 1"
+        );
+        assert_eq!(
+            with_statement_timeout("SHOW TABLES", std::time::Duration::from_secs(1)),
+            "SHOW TABLES"
+        );
+    }
 
     fn col(data_type: &str, column_type: &str, p: Option<i64>, s: Option<i64>) -> DataType {
         map_column(

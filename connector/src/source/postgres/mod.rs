@@ -7,6 +7,7 @@ mod types;
 use arrow::array::RecordBatch;
 use arrow::datatypes::SchemaRef;
 use async_trait::async_trait;
+use futures_util::future::BoxFuture;
 use futures_util::TryStreamExt;
 use indexmap::IndexMap;
 use serde_json::Value;
@@ -15,9 +16,10 @@ use sqlx::postgres::{PgConnectOptions, PgSslMode};
 use sqlx::{AssertSqlSafe, ConnectOptions, Row};
 
 use crate::config::TlsMode;
+use crate::deadline;
 use crate::protocol::{format_decimal, Constraints, Scalar, TableName};
 use crate::source::builder::BatchBuilder;
-use crate::source::connect::{discard_on_error, RotatingPool};
+use crate::source::connect::{discard_on_error, RotatingPool, SERVER_IDLE_TIMEOUT};
 use crate::sql::timestamp::utc_wall_clock;
 use crate::sql::{Column, Dialect, Postgres, PostgresCopy, Query, SelectBuilder};
 
@@ -44,7 +46,7 @@ impl PostgresSource {
     pub fn new(connect: Connect, default_scale: i8) -> PostgresSource {
         PostgresSource {
             connect,
-            pool: RotatingPool::default(),
+            pool: RotatingPool::with_session_setup(session_setup),
             default_scale,
         }
     }
@@ -136,6 +138,13 @@ impl PostgresSource {
 
     /// Runs the binary COPY statement `sql`, with `params` bound through `set_config` in a read-only
     /// transaction, decoded into batches of `schema` from `columns`.
+    ///
+    /// Every read carries a statement timeout ([`deadline::statement_timeout`]), so the server
+    /// cancels it before the Lambda's deadline. A passthrough read (`passthrough`: the
+    /// SELECT inside the COPY) is first prepared through the extended protocol, which refuses
+    /// a second statement (COPY goes through the simple protocol, which would run it), and
+    /// its connection is closed afterwards: whatever session state the user's query set
+    /// (`set_config`, advisory locks) never reaches the next read.
     async fn copy(
         &self,
         sql: &str,
@@ -143,6 +152,7 @@ impl PostgresSource {
         schema: SchemaRef,
         columns: &[&Column],
         sink: &mut dyn BatchSink,
+        passthrough: Option<&str>,
     ) -> Result<(), SourceError> {
         let mut decoders = Vec::with_capacity(columns.len());
         for c in columns {
@@ -154,19 +164,31 @@ impl PostgresSource {
         let mut decoder = CopyDecoder::new(decoders, names);
         let mut out = BatchBuilder::new(schema).map_err(SourceError::Unsupported)?;
         let mut conn = self.conn().await?;
+        if passthrough.is_some() {
+            conn.close_on_drop();
+        }
         let result: Result<(), SourceError> = async {
             sqlx::query("BEGIN READ ONLY").execute(&mut *conn).await?;
-            if !params.is_empty() {
-                let select = (1..=params.len())
-                    .map(|i| format!("set_config('athena.p{i}', ${i}, true)"))
-                    .collect::<Vec<_>>()
-                    .join(", ");
-                let mut q = sqlx::query(AssertSqlSafe(format!("SELECT {select}")));
-                for p in params {
-                    q = q.bind(setting_text(p)?);
-                }
-                q.execute(&mut *conn).await?;
+            if let Some(select) = passthrough {
+                sqlx::Executor::prepare(
+                    &mut *conn,
+                    sqlx::SqlSafeStr::into_sql_str(AssertSqlSafe(select.to_owned())),
+                )
+                .await?;
             }
+            let settings = std::iter::once("set_config('statement_timeout', $1, true)".to_owned())
+                .chain(
+                    (1..=params.len())
+                        .map(|i| format!("set_config('athena.p{i}', ${}, true)", i + 1)),
+                )
+                .collect::<Vec<_>>()
+                .join(", ");
+            let mut q = sqlx::query(AssertSqlSafe(format!("SELECT {settings}")))
+                .bind(deadline::statement_timeout().as_millis().to_string());
+            for p in params {
+                q = q.bind(setting_text(p)?);
+            }
+            q.execute(&mut *conn).await?;
             let statement = sql;
             tracing::debug!(sql = %statement, params = params.len(), "copy");
             {
@@ -225,6 +247,27 @@ impl PostgresSource {
         sqlx::query("ROLLBACK").execute(&mut *conn).await?;
         result
     }
+}
+
+/// A new connection's server-side limits: idle sessions closed by the server (PostgreSQL 14
+/// and later), so a frozen Lambda sandbox's pool does not hold connections, and a default
+/// statement timeout for the metadata queries (reads set their own).
+fn session_setup(conn: &mut sqlx::PgConnection) -> BoxFuture<'_, Result<(), sqlx::Error>> {
+    let idle = SERVER_IDLE_TIMEOUT.as_millis().to_string();
+    let statement = deadline::DEFAULT_STATEMENT_TIMEOUT.as_millis().to_string();
+    Box::pin(async move {
+        sqlx::query(
+            "SELECT set_config('idle_in_transaction_session_timeout', $1, false), \
+                    set_config('statement_timeout', $2, false), \
+                    CASE WHEN current_setting('server_version_num')::int >= 140000 \
+                         THEN set_config('idle_session_timeout', $1, false) END",
+        )
+        .bind(idle)
+        .bind(statement)
+        .execute(conn)
+        .await
+        .map(drop)
+    })
 }
 
 /// A passthrough query without the trailing `;` users often type.
@@ -642,6 +685,7 @@ impl Source for PostgresSource {
             plan.schema.clone(),
             &columns,
             sink,
+            None,
         )
         .await
     }
@@ -654,11 +698,10 @@ impl Source for PostgresSource {
     ) -> Result<(), SourceError> {
         let columns = self.query_columns(query).await?;
         let selected = passthrough_columns(&columns, &schema)?;
-        let sql = format!(
-            "COPY ({}) TO STDOUT (FORMAT binary)",
-            passthrough_sql(query, &selected)
-        );
-        self.copy(&sql, &[], schema, &selected, sink).await
+        let select = passthrough_sql(query, &selected);
+        let sql = format!("COPY ({select}) TO STDOUT (FORMAT binary)");
+        self.copy(&sql, &[], schema, &selected, sink, Some(&select))
+            .await
     }
 }
 
