@@ -29,7 +29,8 @@ pub async fn scope<F: Future>(limits: Limits, f: F) -> F::Output {
     LIMITS.scope(limits, f).await
 }
 
-fn current() -> Limits {
+/// The limits of the request being handled (defaults outside one).
+pub fn current() -> Limits {
     LIMITS.try_with(|l| *l).unwrap_or_default()
 }
 

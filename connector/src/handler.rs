@@ -15,24 +15,29 @@ use indexmap::IndexMap;
 use tokio::sync::{Mutex, OnceCell};
 
 use crate::config::{Config, ConfigError, Engine, Target};
+use crate::deadline::{self, Limits, MARGIN};
 use crate::protocol::{
     parse_request, Block, FunctionError, GetDataSourceCapabilitiesResponse, GetSplitsResponse,
     GetTableLayoutResponse, GetTableResponse, ListSchemasResponse, ListTablesResponse,
     OptimizationSubType, PingResponse, ReadRecordsRequest, ReadRecordsResponse,
     RemoteReadRecordsResponse, Request, Response, SerDeVersion, Split, StandardFunction, TableName,
-    CONNECTOR_EXCEPTION, SDK_CAPABILITIES, UNLIMITED_PAGE_SIZE,
+    CONNECTOR_EXCEPTION, SDK_CAPABILITIES, THROTTLE_EXCEPTION, UNLIMITED_PAGE_SIZE,
 };
+use crate::query_status::{QueryStates, Watch};
 use crate::rds_auth::RdsTokens;
 use crate::secrets::{SecretCache, SecretsManager};
 use crate::source::mysql::MySqlSource;
 use crate::source::postgres::PostgresSource;
 use crate::source::sqlite::SqliteSource;
-use crate::source::{Connect, ReadPlan, Source, SourceError, TableInfo};
+use crate::source::{
+    passthrough_columns, BatchSink, Connect, ReadPlan, Source, SourceError, TableInfo,
+};
 use crate::spill::crypto::BlockCrypto;
-use crate::spill::keys::{split_key, split_location};
+use crate::spill::keys::{split_key, split_location, KeyError};
 use crate::spill::store::{BlockStore, S3Store, LOCAL_BUCKET};
-use crate::spill::writer::{BlockWriter, Outcome, Spill};
-use crate::sql::Query;
+use crate::spill::writer::{BlockWriter, Outcome, Spill, MAX_INLINE_RESPONSE_BYTES};
+use crate::sql::{Column, Query};
+use futures_util::StreamExt;
 
 /// The serde version the connector advertises: passthrough needs 5; Substrait plans (v6)
 /// are not read, so 6 is not claimed.
@@ -42,6 +47,9 @@ const TABLE_CACHE_TTL: Duration = Duration::from_secs(60);
 /// The passthrough table function, as Athena names it.
 const QPT_FUNCTION: &str = "SYSTEM.QUERY";
 const QPT_QUERY: &str = "QUERY";
+/// The most partitions a GetSplits request may carry: far beyond any table's (PostgreSQL
+/// plans badly past a few thousand), and each one becomes a property map in memory.
+pub const MAX_PARTITIONS: usize = 1_000_000;
 
 #[derive(Debug, thiserror::Error)]
 pub enum HandlerError {
@@ -53,6 +61,46 @@ pub enum HandlerError {
     Request(String),
     #[error("{0}")]
     Spill(String),
+    #[error(transparent)]
+    Schema(#[from] SchemaError),
+    #[error("the partitions block has {rows} partitions; at most {MAX_PARTITIONS} are accepted")]
+    TooManyPartitions { rows: usize },
+    /// A service or the database asked to slow down (Athena retries with backoff).
+    #[error("{0}")]
+    Throttled(String),
+    #[error("stopped {} s before the Lambda's deadline, the statement cancelled (raise the Lambda timeout, or split the table finer with split_target_bytes)", MARGIN.as_secs())]
+    Deadline,
+}
+
+impl HandlerError {
+    /// Whether Athena should retry with backoff (the SDK's throttle type) rather than fail.
+    pub fn is_throttling(&self) -> bool {
+        match self {
+            HandlerError::Throttled(_) => true,
+            HandlerError::Source(e) => e.is_throttling(),
+            _ => false,
+        }
+    }
+}
+
+/// A request schema that the table (or the passthrough query) cannot fill.
+#[derive(Debug, thiserror::Error)]
+pub enum SchemaError {
+    #[error("column \"{column}\" is declared {declared}: {why}")]
+    Invalid {
+        column: String,
+        declared: DataType,
+        why: String,
+    },
+    #[error("column \"{column}\" is {actual} in the {of} but {declared} in the request")]
+    Type {
+        column: String,
+        of: &'static str,
+        actual: DataType,
+        declared: DataType,
+    },
+    #[error("column \"{column}\" is declared non-nullable in the request, but the {of}'s column may hold NULLs (every column this connector describes is nullable)")]
+    NonNullable { column: String, of: &'static str },
 }
 
 /// Table metadata by (catalog, name), with when it was read.
@@ -69,6 +117,22 @@ pub struct Connector {
     /// Where splits spill when no bucket is configured (the local engine's directory).
     local_spill: Option<Arc<dyn BlockStore>>,
     spill_s3: OnceCell<Arc<dyn BlockStore>>,
+    /// Where a read learns that its query is over, and how often it asks (the Lambda asks
+    /// Athena; the local engine has no Athena query to ask about).
+    query_states: Option<(Arc<dyn QueryStates>, Duration)>,
+}
+
+/// Data keys requested from KMS at once while planning splits.
+const KEY_CONCURRENCY: usize = 16;
+
+/// A GetSplits continuation token: `<partition>` or `<partition>:<splits already sent>`.
+fn parse_split_token(t: &str) -> Result<(usize, usize), HandlerError> {
+    let bad = || HandlerError::Request(format!("invalid continuation token \"{t}\""));
+    let (partition, skip) = t.split_once(':').unwrap_or((t, "0"));
+    Ok((
+        partition.parse().map_err(|_| bad())?,
+        skip.parse().map_err(|_| bad())?,
+    ))
 }
 
 /// Rows and bytes of one ReadRecords, for logs.
@@ -94,6 +158,7 @@ impl Connector {
             tables: Mutex::new(HashMap::new()),
             local_spill: None,
             spill_s3: OnceCell::new(),
+            query_states: None,
         }
     }
 
@@ -101,6 +166,17 @@ impl Connector {
     /// the local engine reads splits of any size with nothing set up.
     pub fn with_local_spill(mut self, store: Arc<dyn BlockStore>) -> Connector {
         self.local_spill = Some(store);
+        self
+    }
+
+    /// Reads stop once `states` reports their query finished or cancelled, asked every
+    /// `interval` while a split is read.
+    pub fn with_query_states(
+        mut self,
+        states: Arc<dyn QueryStates>,
+        interval: Duration,
+    ) -> Connector {
+        self.query_states = Some((states, interval));
         self
     }
 
@@ -216,6 +292,30 @@ impl Connector {
 
     /// Handles one request's JSON and returns the response's JSON.
     pub async fn handle(&self, request: &[u8]) -> Result<Vec<u8>, FunctionError> {
+        self.handle_until(request, None).await
+    }
+
+    /// [`Connector::handle`] with the Lambda's deadline: statements get timeouts that end
+    /// them [`MARGIN`] before it, and a request still running then stops with an error.
+    pub async fn handle_until(
+        &self,
+        request: &[u8],
+        deadline: Option<Instant>,
+    ) -> Result<Vec<u8>, FunctionError> {
+        // Without a deadline of its own, a request keeps the one it runs under.
+        let limits = Limits {
+            deadline: deadline.or(deadline::current().deadline),
+            statement_timeout: self
+                .config
+                .as_ref()
+                .ok()
+                .and_then(|c| c.statement_timeout)
+                .or(deadline::current().statement_timeout),
+        };
+        deadline::scope(limits, self.handle_within(request)).await
+    }
+
+    async fn handle_within(&self, request: &[u8]) -> Result<Vec<u8>, FunctionError> {
         let started = Instant::now();
         let parsed = parse_request(request).map_err(|e| {
             FunctionError::new(CONNECTOR_EXCEPTION, format!("invalid request: {e}"))
@@ -224,9 +324,22 @@ impl Connector {
         let request = parsed.message;
         let kind = request.type_name();
         let context = describe(&request);
-        let response = self.dispatch(&request, version).await.map_err(|e| {
-            tracing::warn!(query_id = query_id(&request), request = kind, context = %context, error = %e, "request failed");
-            FunctionError::new(CONNECTOR_EXCEPTION, format!("{kind} {context}: {e}"))
+        // The server cancels a statement at its timeout; this is the backstop for anything
+        // else that would run into the deadline.
+        let dispatched = match deadline::remaining() {
+            Some(left) => tokio::time::timeout(left + MARGIN / 3, self.dispatch(&request, version))
+                .await
+                .unwrap_or(Err(HandlerError::Deadline)),
+            None => self.dispatch(&request, version).await,
+        };
+        let response = dispatched.map_err(|e| {
+            tracing::warn!(query_id = query_id(&request), request = kind, context = %context, error = %e, throttled = e.is_throttling(), "request failed");
+            let kind_of_error = if e.is_throttling() {
+                THROTTLE_EXCEPTION
+            } else {
+                CONNECTOR_EXCEPTION
+            };
+            FunctionError::new(kind_of_error, format!("{kind} {context}: {e}"))
         })?;
         let json = response.to_json(version).map_err(|e| {
             FunctionError::new(
@@ -357,11 +470,9 @@ impl Connector {
                 let config = self.config()?;
                 let (source, _) = self.source(&r.header.catalog_name).await?;
                 let partitions = block_rows(&r.partitions)?;
-                let start: usize = match &r.continuation_token {
-                    Some(t) => t.parse().map_err(|_| {
-                        HandlerError::Request(format!("invalid continuation token \"{t}\""))
-                    })?,
-                    None => 0,
+                let (start, skip) = match &r.continuation_token {
+                    Some(t) => parse_split_token(t)?,
+                    None => (0, 0),
                 };
                 let mut properties: Vec<IndexMap<String, String>> = Vec::new();
                 let mut next = None;
@@ -379,16 +490,26 @@ impl Connector {
                     let table = self
                         .table(&r.header.catalog_name, source.as_ref(), &r.table_name)
                         .await?;
+                    // Pages hold at most `splits_per_page` splits, also within one partition's
+                    // ranges (a huge table's answer must stay under Athena's 6 MB): the token
+                    // is `<partition>:<splits of it already sent>`.
+                    let mut skip = skip;
                     for (i, partition) in partitions.iter().enumerate().skip(start) {
-                        if properties.len() >= config.splits_per_page {
-                            next = Some(i.to_string());
+                        let ranges = source
+                            .split_partition(&table, partition, config.split_target_bytes)
+                            .await?;
+                        let room = config.splits_per_page - properties.len();
+                        let left = ranges.len().saturating_sub(skip);
+                        properties.extend(ranges.into_iter().skip(skip).take(room));
+                        if left > room {
+                            next = Some(format!("{i}:{}", skip + room));
                             break;
                         }
-                        properties.extend(
-                            source
-                                .split_partition(&table, partition, config.split_target_bytes)
-                                .await?,
-                        );
+                        skip = 0;
+                        if properties.len() >= config.splits_per_page && i + 1 < partitions.len() {
+                            next = Some((i + 1).to_string());
+                            break;
+                        }
                     }
                 }
                 let kms = match &config.spill.encryption {
@@ -397,8 +518,16 @@ impl Connector {
                     }
                     _ => None,
                 };
+                // One data key per split, fetched concurrently (KMS answers in milliseconds,
+                // a thousand of them one after the other would take seconds).
+                let kms = kms.as_ref();
+                let keys: Vec<_> = futures_util::stream::iter(0..properties.len())
+                    .map(|_| split_key(&config.spill, kms))
+                    .buffered(KEY_CONCURRENCY)
+                    .collect()
+                    .await;
                 let mut splits = Vec::with_capacity(properties.len());
-                for p in properties {
+                for (p, key) in properties.into_iter().zip(keys) {
                     splits.push(Split {
                         spill_location: split_location(
                             &config.spill,
@@ -406,9 +535,10 @@ impl Connector {
                             &r.header.query_id,
                             self.local_spill.is_some(),
                         ),
-                        encryption_key: split_key(&config.spill, kms.as_ref())
-                            .await
-                            .map_err(|e| HandlerError::Spill(e.to_string()))?,
+                        encryption_key: key.map_err(|e| match e {
+                            KeyError::Throttled { .. } => HandlerError::Throttled(e.to_string()),
+                            e => HandlerError::Spill(e.to_string()),
+                        })?,
                         properties: p,
                     });
                 }
@@ -475,10 +605,31 @@ impl Connector {
     ) -> Result<(Response, ReadStats), HandlerError> {
         let config = self.config()?;
         let (source, _) = self.source(&r.header.catalog_name).await?;
-        let max_block = config
-            .spill
-            .max_block_size
-            .unwrap_or(r.max_block_size.max(1) as u64) as usize;
+        // The request schema against what the read produces, once and before any row: a
+        // mismatch is an error naming the column, never a failure assembling a batch.
+        let table = if r.constraints.is_query_passthrough() {
+            let query = self.passthrough_query(&r.constraints.query_passthrough_arguments)?;
+            let columns = source.query_columns(query).await?;
+            check_schema(
+                &r.schema,
+                &passthrough_columns(&columns, &r.schema)?,
+                "passthrough query",
+            )?;
+            None
+        } else {
+            let table = self
+                .table(&r.header.catalog_name, source.as_ref(), &r.table_name)
+                .await?;
+            let columns = r
+                .schema
+                .fields()
+                .iter()
+                .map(|f| table.resolve_column(f.name()))
+                .collect::<Result<Vec<_>, _>>()?;
+            check_schema(&r.schema, &columns, "table")?;
+            Some(table)
+        };
+        let (max_block, max_inline) = block_sizes(config.spill.max_block_size, r);
         let spill = match &r.split.spill_location {
             Some(location) => {
                 if !location.directory {
@@ -504,28 +655,33 @@ impl Connector {
             }
             None => None,
         };
-        let mut writer = BlockWriter::new(
-            r.schema.clone(),
-            max_block,
-            r.max_inline_block_size.max(0) as usize,
-            spill,
-        );
-        if r.constraints.is_query_passthrough() {
-            let query = self.passthrough_query(&r.constraints.query_passthrough_arguments)?;
-            source
-                .read_query(query, r.schema.clone(), &mut writer)
-                .await?;
-        } else {
-            let table = self
-                .table(&r.header.catalog_name, source.as_ref(), &r.table_name)
-                .await?;
+        let mut writer = BlockWriter::new(r.schema.clone(), max_block, max_inline, spill);
+        let watch = self.query_states.as_ref().map(|(states, interval)| {
+            Watch::start(states.clone(), r.header.query_id.clone(), *interval)
+        });
+        let mut sink = WatchedSink {
+            inner: &mut writer,
+            watch: watch.as_ref(),
+        };
+        let read = if let Some(table) = &table {
             let plan = ReadPlan {
-                table: &table,
+                table,
                 schema: r.schema.clone(),
                 constraints: &r.constraints,
                 split: &r.split.properties,
             };
-            source.read(plan, &mut writer).await?;
+            source.read(plan, &mut sink).await
+        } else {
+            let query = self.passthrough_query(&r.constraints.query_passthrough_arguments)?;
+            source.read_query(query, r.schema.clone(), &mut sink).await
+        };
+        match read {
+            Ok(()) => {}
+            // Nobody reads the rest: what was read is answered, as the official connectors do.
+            Err(SourceError::QueryFinished(state)) => {
+                tracing::info!(query_id = %r.header.query_id, state, rows = writer.rows, "the query is over; split stopped reading");
+            }
+            Err(e) => return Err(e.into()),
         }
         let mut stats = ReadStats {
             rows: writer.rows,
@@ -573,6 +729,22 @@ impl Connector {
     }
 }
 
+/// The read's sink, stopping the read once its query is over (a flag set by [`Watch`]).
+struct WatchedSink<'a> {
+    inner: &'a mut BlockWriter,
+    watch: Option<&'a Watch>,
+}
+
+#[async_trait::async_trait]
+impl BatchSink for WatchedSink<'_> {
+    async fn push(&mut self, batch: RecordBatch) -> Result<(), SourceError> {
+        if let Some(state) = self.watch.and_then(Watch::finished) {
+            return Err(SourceError::QueryFinished(state));
+        }
+        self.inner.push(batch).await
+    }
+}
+
 fn query_id(r: &Request) -> &str {
     match r {
         Request::Ping(x) => &x.query_id,
@@ -600,6 +772,79 @@ fn describe(r: &Request) -> String {
         (Some(c), Some(t)) => format!("on {c}.{t}"),
         (Some(c), None) => format!("on catalog {c}"),
         _ => String::new(),
+    }
+}
+
+/// The largest block a request may ask for (`maxBlockSize`; Athena asks for 16 MB). A split's
+/// rows are held until a block is full, so this bounds a read's memory: four times Athena's
+/// size stays well within a Lambda's. The operator's `MAX_BLOCK_SIZE_BYTES` is not capped.
+pub const MAX_REQUEST_BLOCK_BYTES: usize = 64 << 20;
+
+/// The block and inline sizes of one read, from the configuration and the request.
+fn block_sizes(configured: Option<u64>, r: &ReadRecordsRequest) -> (usize, usize) {
+    let requested = r.max_block_size.clamp(1, MAX_REQUEST_BLOCK_BYTES as i64) as usize;
+    let max_block = configured.map_or(requested, |c| c as usize);
+    // An inline block beyond the Lambda response limit could never be sent inline anyway.
+    let max_inline = r
+        .max_inline_block_size
+        .clamp(0, MAX_INLINE_RESPONSE_BYTES as i64) as usize;
+    (max_block, max_inline)
+}
+
+/// Checks the request schema against the columns that fill it (`of`: the table or the
+/// passthrough query): each declared type valid and the source's, and nullable, since no
+/// source column promises to hold no NULLs.
+fn check_schema(schema: &Schema, columns: &[&Column], of: &'static str) -> Result<(), SchemaError> {
+    for (field, column) in schema.fields().iter().zip(columns) {
+        let declared = field.data_type();
+        if let Some(why) = invalid_type(declared) {
+            return Err(SchemaError::Invalid {
+                column: field.name().clone(),
+                declared: declared.clone(),
+                why,
+            });
+        }
+        if &column.data_type != declared {
+            return Err(SchemaError::Type {
+                column: field.name().clone(),
+                of,
+                actual: column.data_type.clone(),
+                declared: declared.clone(),
+            });
+        }
+        if !field.is_nullable() {
+            return Err(SchemaError::NonNullable {
+                column: field.name().clone(),
+                of,
+            });
+        }
+    }
+    Ok(())
+}
+
+/// Why a declared type cannot hold values at all (Arrow's own limits), if it cannot.
+fn invalid_type(t: &DataType) -> Option<String> {
+    use arrow::datatypes::{Decimal128Type, Decimal256Type, DECIMAL128_MAX_PRECISION};
+    match t {
+        DataType::Decimal128(p, s) => {
+            arrow::datatypes::validate_decimal_precision_and_scale::<Decimal128Type>(*p, *s)
+                .err()
+                .map(|_| {
+                    format!(
+                        "a decimal's precision is 1 to {DECIMAL128_MAX_PRECISION} and its scale at most its precision"
+                    )
+                })
+        }
+        DataType::Decimal256(p, s) => {
+            arrow::datatypes::validate_decimal_precision_and_scale::<Decimal256Type>(*p, *s)
+                .err()
+                .map(|e| e.to_string())
+        }
+        DataType::List(f) | DataType::LargeList(f) | DataType::FixedSizeList(f, _) => {
+            invalid_type(f.data_type())
+        }
+        DataType::Struct(fields) => fields.iter().find_map(|f| invalid_type(f.data_type())),
+        _ => None,
     }
 }
 
@@ -644,6 +889,13 @@ fn partitions_block(
 /// The partitions block's rows as property maps (non-null string cells).
 fn block_rows(block: &Block) -> Result<Vec<IndexMap<String, String>>, HandlerError> {
     let batch = &block.batch;
+    // Before a map per row is allocated: a block of no (or null) columns declares its row
+    // count without sending a byte per row.
+    if batch.num_rows() > MAX_PARTITIONS {
+        return Err(HandlerError::TooManyPartitions {
+            rows: batch.num_rows(),
+        });
+    }
     let mut rows = vec![IndexMap::new(); batch.num_rows()];
     for (f, column) in batch.schema().fields().iter().zip(batch.columns()) {
         let text = arrow::compute::cast(column, &DataType::Utf8)
@@ -705,4 +957,44 @@ pub fn capabilities(
         );
     }
     caps
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn read(max_block_size: i64, max_inline_block_size: i64) -> ReadRecordsRequest {
+        ReadRecordsRequest {
+            header: Default::default(),
+            table_name: TableName::new("main", "t"),
+            schema: Arc::new(Schema::empty()),
+            split: Split {
+                spill_location: None,
+                encryption_key: None,
+                properties: IndexMap::new(),
+            },
+            constraints: Default::default(),
+            max_block_size,
+            max_inline_block_size,
+        }
+    }
+
+    #[test]
+    fn request_block_sizes_are_bounded() {
+        // What Athena sends is taken as it is.
+        assert_eq!(
+            block_sizes(None, &read(16_000_000, 5_242_880)),
+            (16_000_000, 5_242_880)
+        );
+        // Beyond the ceilings: clamped (the block to MAX_REQUEST_BLOCK_BYTES, the inline
+        // block to what fits a Lambda response), below zero: the least.
+        assert_eq!(
+            block_sizes(None, &read(i64::MAX, i64::MAX)),
+            (MAX_REQUEST_BLOCK_BYTES, MAX_INLINE_RESPONSE_BYTES)
+        );
+        assert_eq!(block_sizes(None, &read(1 << 40, 1 << 40)).0, 64 << 20);
+        assert_eq!(block_sizes(None, &read(-1, i64::MIN)), (1, 0));
+        // The operator's MAX_BLOCK_SIZE_BYTES wins, uncapped.
+        assert_eq!(block_sizes(Some(1 << 30), &read(1, 1)), (1 << 30, 1));
+    }
 }

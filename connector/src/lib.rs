@@ -13,3 +13,4 @@ pub mod secrets;
 pub mod source;
 pub mod spill;
 pub mod sql;
+pub mod throttle;

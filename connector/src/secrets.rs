@@ -34,6 +34,9 @@ pub enum SecretError {
     NotFound(String),
     #[error("cannot read secret \"{name}\" from Secrets Manager: {reason}")]
     Fetch { name: String, reason: String },
+    /// Secrets Manager asked to slow down.
+    #[error("Secrets Manager is throttling reads of secret \"{name}\": {reason}")]
+    Throttled { name: String, reason: String },
     #[error("secret \"{name}\" {why} (it must be JSON with \"username\" and \"password\" keys)")]
     Shape { name: String, why: &'static str },
 }
@@ -76,13 +79,18 @@ impl SecretStore for SecretsManager {
             {
                 Err(SecretError::NotFound(name.to_owned()))
             }
-            Err(e) => Err(SecretError::Fetch {
-                name: name.to_owned(),
-                reason: match (e.code(), e.message()) {
+            Err(e) => {
+                let reason = match (e.code(), e.message()) {
                     (Some(code), Some(message)) => format!("{code}: {message}"),
                     _ => DisplayErrorContext(&e).to_string(),
-                },
-            }),
+                };
+                let name = name.to_owned();
+                Err(if crate::throttle::is_aws_throttling(e.code()) {
+                    SecretError::Throttled { name, reason }
+                } else {
+                    SecretError::Fetch { name, reason }
+                })
+            }
         }
     }
 }

@@ -238,18 +238,19 @@ async fn postgres_statements_are_cancelled_by_the_server_before_the_deadline() {
         0,
         "nothing is left running"
     );
-    // The configured timeout applies when it is shorter; the session's idle limits are set.
+    // The configured timeout (`statement_timeout_seconds`) applies when it is shorter; the
+    // session's idle limits are set.
     let c = {
         let rest = postgres_url().split_once('@').unwrap().1.to_owned();
         let d = format!("postgres://jdbc:postgresql://{rest}?user=athena&password=athena");
-        client(connector(&[("default", &d)]).await, "pg").await
-    };
-    let configured = Limits {
-        deadline: None,
-        statement_timeout: Some(Duration::from_millis(700)),
+        client(
+            connector(&[("default", &d), ("statement_timeout_seconds", "1")]).await,
+            "pg",
+        )
+        .await
     };
     let started = Instant::now();
-    let err = deadline::scope(configured, run(&c, "SELECT 1 AS x FROM pg_sleep(60)"))
+    let err = run(&c, "SELECT 1 AS x FROM pg_sleep(60)")
         .await
         .unwrap_err();
     assert!(err.contains("statement timeout"), "{err}");
@@ -300,4 +301,260 @@ async fn mariadb_statements_are_cancelled_by_the_server_before_the_deadline() {
         [Some("120".to_owned())]
     );
     let _ = my.execute(AssertSqlSafe("DROP DATABASE my_lim")).await;
+}
+
+/// The connector as the Lambda runs it: `handle_until` with a deadline.
+struct UntilDeadline(
+    std::sync::Arc<athena_connector::handler::Connector>,
+    Instant,
+);
+
+#[async_trait::async_trait]
+impl athena_connector::client::Transport for UntilDeadline {
+    async fn call(
+        &self,
+        request: Vec<u8>,
+    ) -> Result<Vec<u8>, athena_connector::protocol::FunctionError> {
+        self.0.handle_until(&request, Some(self.1)).await
+    }
+}
+
+#[tokio::test]
+async fn a_request_near_the_lambda_deadline_ends_cleanly_with_an_error() {
+    let pg = postgres().await;
+    pg.execute("DROP SCHEMA IF EXISTS lim2 CASCADE; CREATE SCHEMA lim2; CREATE VIEW lim2.slow AS SELECT g AS id FROM generate_series(1, 3) g, pg_sleep(60)")
+        .await
+        .unwrap();
+    let rest = postgres_url().split_once('@').unwrap().1.to_owned();
+    let d = format!("postgres://jdbc:postgresql://{rest}?user=athena&password=athena");
+    let connector = connector(&[("default", &d)]).await;
+    // Metadata first, without a deadline; then the read with 5 s left.
+    let plain = client(connector.clone(), "pg").await;
+    let t = plain
+        .get_table(&TableName::new("lim2", "slow"), Default::default())
+        .await
+        .unwrap();
+    let splits = plain.splits(&t, &Constraints::default()).await.unwrap();
+    let mut c = Client::new(
+        std::sync::Arc::new(UntilDeadline(
+            connector,
+            Instant::now() + Duration::from_secs(5),
+        )),
+        "pg",
+    );
+    c.version = plain.version;
+    let started = Instant::now();
+    let err = c
+        .read_split(
+            &t.table_name,
+            t.schema.clone(),
+            splits[0].clone(),
+            &Constraints::default(),
+        )
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("canceling statement due to statement timeout"),
+        "{err}"
+    );
+    assert!(
+        started.elapsed() < Duration::from_secs(4),
+        "{:?}",
+        started.elapsed()
+    );
+    assert_eq!(pg_running(&pg, "%pg_sleep%").await, 0);
+}
+
+#[tokio::test]
+async fn a_split_stops_reading_once_athena_reports_its_query_over() {
+    let pg = postgres().await;
+    pg.execute("DROP SCHEMA IF EXISTS lim3 CASCADE; CREATE SCHEMA lim3; CREATE VIEW lim3.many AS SELECT g AS id FROM generate_series(1, 5000000) g; CREATE VIEW lim3.few AS SELECT g AS id FROM generate_series(1, 100000) g")
+        .await
+        .unwrap();
+    let aws = aws().await;
+    let athena = aws_sdk_athena::Client::new(&aws);
+    let started = athena
+        .start_query_execution()
+        .query_string("SELECT * FROM pg.lim3.many")
+        .result_configuration(
+            aws_sdk_athena::types::ResultConfiguration::builder()
+                .output_location("s3://athena-results/")
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap();
+    let query_id = started.query_execution_id().unwrap().to_owned();
+    athena
+        .stop_query_execution()
+        .query_execution_id(&query_id)
+        .send()
+        .await
+        .unwrap();
+    let rest = postgres_url().split_once('@').unwrap().1.to_owned();
+    let d = format!("postgres://jdbc:postgresql://{rest}?user=athena&password=athena");
+    let config = athena_connector::config::Config::from_vars([("default".to_owned(), d)]);
+    let states = std::sync::Arc::new(athena_connector::query_status::AthenaQueryStates::new(&aws));
+    let connector = std::sync::Arc::new(
+        athena_connector::handler::Connector::with_aws(config, aws)
+            .with_query_states(states, Duration::from_millis(100)),
+    );
+    let mut c = client(connector, "pg").await;
+    c.query_id = query_id;
+    let rows = |r: &Read| r.batch.num_rows();
+    let cancelled = read(&c, "lim3", "many", &["id"], &Constraints::default())
+        .await
+        .expect("a cancelled query's split answers what it read");
+    assert!(
+        rows(&cancelled) < 5_000_000,
+        "stopped early: {} rows",
+        rows(&cancelled)
+    );
+    // A query Athena does not know (here: the local engine's ids) is read to the end.
+    c.query_id = "not-an-athena-query".into();
+    let unknown = read(&c, "lim3", "few", &["id"], &Constraints::default())
+        .await
+        .unwrap();
+    assert_eq!(rows(&unknown), 100_000);
+}
+
+/// GetTable's error, which must be of the SDK's throttle type.
+async fn throttled_get_table(c: &Client, schema: &str) -> String {
+    let err = c
+        .get_table(&TableName::new(schema, "x"), Default::default())
+        .await
+        .unwrap_err();
+    let athena_connector::client::ClientError::Connector { error, .. } = &err else {
+        panic!("{err}")
+    };
+    assert_eq!(
+        error.error_type.as_deref(),
+        Some(athena_connector::protocol::THROTTLE_EXCEPTION),
+        "{err}"
+    );
+    err.to_string()
+}
+
+#[tokio::test]
+async fn throttling_is_reported_as_athena_retries_it() {
+    // A role whose connection limit is reached (PostgreSQL 53300).
+    let pg = postgres().await;
+    pg.execute("DO $$ BEGIN IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'lim_full') THEN CREATE ROLE lim_full LOGIN PASSWORD 'lim-full' CONNECTION LIMIT 0 IN ROLE athena_password_auth; END IF; END $$; GRANT USAGE ON SCHEMA lim3 TO lim_full")
+        .await
+        .ok();
+    let rest = postgres_url()
+        .split_once('@')
+        .unwrap()
+        .1
+        .split_once('/')
+        .unwrap()
+        .0
+        .to_owned();
+    let d =
+        format!("postgres://jdbc:postgresql://{rest}/athena_test?user=lim_full&password=lim-full");
+    let c = client(connector(&[("default", &d)]).await, "pg").await;
+    let err = throttled_get_table(&c, "public").await;
+    assert!(err.contains("has no connection to spare"), "{err}");
+    // MariaDB: an account at its MAX_USER_CONNECTIONS.
+    let my = mysql().await;
+    my.execute("CREATE USER IF NOT EXISTS 'lim_one'@'%' IDENTIFIED BY 'lim-one' WITH MAX_USER_CONNECTIONS 1; GRANT SELECT ON athena_test.* TO 'lim_one'@'%'")
+        .await
+        .unwrap();
+    let server = mysql_server();
+    let hold = sqlx::MySqlPool::connect(&format!(
+        "mysql://lim_one:lim-one@{}/athena_test",
+        server.trim_start_matches("mysql://")
+    ))
+    .await;
+    let held = match &hold {
+        Ok(p) => Some(p.acquire().await.unwrap()),
+        Err(e) => panic!("holding the one connection: {e}"),
+    };
+    let d = format!(
+        "mysql://jdbc:mysql://{}/athena_test?user=lim_one&password=lim-one",
+        server.trim_start_matches("mysql://")
+    );
+    let c = client(connector(&[("default", &d)]).await, "my").await;
+    let err = throttled_get_table(&c, "athena_test").await;
+    assert!(err.contains("has no connection to spare"), "{err}");
+    drop(held);
+    // Secrets Manager throttling the connection's secret.
+    let d = format!("postgres://jdbc:postgresql://{rest}/athena_test?${{lim/secret}}");
+    let config = athena_connector::config::Config::from_vars([("default".to_owned(), d)]);
+    let connector = std::sync::Arc::new(athena_connector::handler::Connector::with_aws(
+        config,
+        integration_tests::stand_ins::throttled_aws().await,
+    ));
+    let mut c = Client::new(
+        std::sync::Arc::new(athena_connector::client::InProcess(connector)),
+        "pg",
+    );
+    c.version = athena_connector::protocol::SerDeVersion::new(5).unwrap();
+    let err = throttled_get_table(&c, "public").await;
+    assert!(err.contains("Secrets Manager is throttling"), "{err}");
+}
+
+/// GetSplits pages hold at most `splits_per_page` splits, also within one partition.
+#[tokio::test]
+async fn get_splits_pages_within_one_partition() {
+    let pg = postgres().await;
+    pg.execute("DROP SCHEMA IF EXISTS lim4 CASCADE; CREATE SCHEMA lim4; CREATE TABLE lim4.t (id int8 PRIMARY KEY, s text); INSERT INTO lim4.t SELECT g, md5(g::text) FROM generate_series(1, 20000) g; ANALYZE lim4.t")
+        .await
+        .unwrap();
+    let rest = postgres_url().split_once('@').unwrap().1.to_owned();
+    let d = format!("postgres://jdbc:postgresql://{rest}?user=athena&password=athena");
+    let connector = connector(&[
+        ("default", &d),
+        ("split_target_bytes", "50000"),
+        ("splits_per_page", "3"),
+    ])
+    .await;
+    let pages = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    struct Pages(
+        std::sync::Arc<athena_connector::handler::Connector>,
+        std::sync::Arc<std::sync::Mutex<Vec<usize>>>,
+    );
+    #[async_trait::async_trait]
+    impl athena_connector::client::Transport for Pages {
+        async fn call(
+            &self,
+            request: Vec<u8>,
+        ) -> Result<Vec<u8>, athena_connector::protocol::FunctionError> {
+            let out = self.0.handle(&request).await?;
+            let v: serde_json::Value = serde_json::from_slice(&out).unwrap();
+            if v["@type"] == "GetSplitsResponse" {
+                self.1
+                    .lock()
+                    .unwrap()
+                    .push(v["splits"].as_array().unwrap().len());
+            }
+            Ok(out)
+        }
+    }
+    let mut c = Client::new(std::sync::Arc::new(Pages(connector, pages.clone())), "pg");
+    c.ping().await.unwrap();
+    let r = read(&c, "lim4", "t", &["id"], &Constraints::default())
+        .await
+        .unwrap();
+    let pages = pages.lock().unwrap().clone();
+    assert!(pages.len() > 2, "several pages: {pages:?}");
+    assert!(pages.iter().all(|n| *n <= 3), "{pages:?}");
+    assert_eq!(pages.iter().sum::<usize>(), r.splits);
+    let mut ids: Vec<i64> = (0..r.batch.num_rows())
+        .map(|i| {
+            r.batch
+                .column(0)
+                .as_any()
+                .downcast_ref::<arrow::array::Int64Array>()
+                .unwrap()
+                .value(i)
+        })
+        .collect();
+    ids.sort();
+    assert_eq!(
+        ids,
+        (1..=20000).collect::<Vec<_>>(),
+        "every row exactly once"
+    );
 }

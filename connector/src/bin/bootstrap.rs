@@ -5,7 +5,9 @@
 
 use std::sync::Arc;
 
+use athena_connector::config::Config;
 use athena_connector::handler::Connector;
+use athena_connector::query_status::{self, AthenaQueryStates};
 use lambda_runtime::{service_fn, Diagnostic, LambdaEvent};
 use serde_json::value::RawValue;
 
@@ -16,7 +18,16 @@ async fn handle(
     let request_id = event.context.request_id.clone();
     let span = tracing::info_span!("invocation", request_id = %request_id);
     let _enter = span.enter();
-    match connector.handle(event.payload.get().as_bytes()).await {
+    // The Lambda's deadline (milliseconds since the epoch) as an instant of this clock.
+    let now_ms = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as u64);
+    let deadline = std::time::Instant::now()
+        + std::time::Duration::from_millis(event.context.deadline.saturating_sub(now_ms));
+    match connector
+        .handle_until(event.payload.get().as_bytes(), Some(deadline))
+        .await
+    {
         // The connector wrote valid JSON; hand it over without parsing it again.
         Ok(bytes) => {
             let text = String::from_utf8(bytes).map_err(|e| Diagnostic {
@@ -49,6 +60,12 @@ async fn main() -> Result<(), lambda_runtime::Error> {
         .without_time()
         .with_target(false)
         .init();
-    let connector = Arc::new(Connector::from_env());
+    let aws = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
+    // Splits stop reading once Athena reports their query finished or cancelled.
+    let states = Arc::new(AthenaQueryStates::new(&aws));
+    let connector = Arc::new(
+        Connector::with_aws(Config::from_env(), aws)
+            .with_query_states(states, query_status::DEFAULT_INTERVAL),
+    );
     lambda_runtime::run(service_fn(move |event| handle(connector.clone(), event))).await
 }

@@ -74,6 +74,9 @@ pub struct Config {
     pub secret_cache_ttl: Duration,
     /// `splits_per_page` (default 1000): splits per GetSplits response before continuing.
     pub splits_per_page: usize,
+    /// `statement_timeout_seconds`: the longest a database statement may run (default: the
+    /// time left before the Lambda's deadline, at most 900 s; never beyond the deadline).
+    pub statement_timeout: Option<Duration>,
 }
 
 #[derive(Debug, thiserror::Error, PartialEq, Clone)]
@@ -223,6 +226,9 @@ impl Config {
                 number("secret_cache_ttl_seconds")?.unwrap_or(60),
             ),
             splits_per_page: number("splits_per_page")?.unwrap_or(1000).max(1) as usize,
+            statement_timeout: number("statement_timeout_seconds")?
+                .filter(|s| *s > 0)
+                .map(Duration::from_secs),
         })
     }
 

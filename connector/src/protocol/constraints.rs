@@ -708,7 +708,8 @@ impl fmt::Display for Expression {
                             StandardFunction::IsNull => write!(f, "({} IS NULL)", a(0)),
                             StandardFunction::NullIf => write!(f, "NULLIF({}, {})", a(0), a(1)),
                             StandardFunction::In => {
-                                write!(f, "({} IN ({}))", a(0), args[1..].join(", "))
+                                let list = args.get(1..).unwrap_or_default().join(", ");
+                                write!(f, "({} IN ({list}))", a(0))
                             }
                             StandardFunction::Array => f.write_str(&args.join(", ")),
                             _ => write!(f, "{function_name}({})", args.join(", ")),

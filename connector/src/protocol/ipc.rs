@@ -134,6 +134,7 @@ pub fn decode_batch(
             rest.len()
         ));
     }
+    check_lengths(&fb, body_len)?;
     let body = Buffer::from(&rest[..body_len]);
     let dictionaries = HashMap::new();
     let batch = guarded(|| {
@@ -142,6 +143,45 @@ pub fn decode_batch(
     })?
     .map_err(|e| e.to_string())?;
     Ok((batch, framing))
+}
+
+/// The most rows one block (and each column of it) may declare: the Java SDK and Arrow Java
+/// count rows in an `int`, so Athena never sends more. A column with data is bounded by its
+/// bytes as well, but a block of no columns or of null-typed columns is not: its row count
+/// is only a number, and code that walks or allocates per row must not trust it further.
+pub const MAX_BLOCK_ROWS: i64 = i32::MAX as i64;
+
+/// Checks what a record batch declares against this limit and against the body that was
+/// actually sent, before arrow-ipc (or anyone after it) sizes anything by it.
+fn check_lengths(fb: &arrow::ipc::RecordBatch<'_>, body_len: usize) -> Result<(), DecodeError> {
+    let rows = fb.length();
+    if !(0..=MAX_BLOCK_ROWS).contains(&rows) {
+        return Err(format!(
+            "the block declares {rows} rows; a block holds 0 to {MAX_BLOCK_ROWS}"
+        ));
+    }
+    for (i, node) in fb.nodes().iter().flatten().enumerate() {
+        let (len, nulls) = (node.length(), node.null_count());
+        if !(0..=MAX_BLOCK_ROWS).contains(&len) || !(0..=len).contains(&nulls) {
+            return Err(format!(
+                "column node {i} declares {len} rows ({nulls} null); a column holds 0 to {MAX_BLOCK_ROWS}, nulls at most its rows"
+            ));
+        }
+    }
+    for (i, buffer) in fb.buffers().iter().flatten().enumerate() {
+        let (offset, len) = (buffer.offset(), buffer.length());
+        let inside = offset >= 0
+            && len >= 0
+            && offset
+                .checked_add(len)
+                .is_some_and(|end| u64::try_from(end).is_ok_and(|end| end <= body_len as u64));
+        if !inside {
+            return Err(format!(
+                "buffer {i} (offset {offset}, length {len}) lies outside the {body_len}-byte body"
+            ));
+        }
+    }
+    Ok(())
 }
 
 fn check_version(version: MetadataVersion, framing: Framing) -> Result<(), DecodeError> {
@@ -246,6 +286,46 @@ mod tests {
         assert!(decode_batch(&schema_bytes, &batch.schema())
             .unwrap_err()
             .starts_with("expected a RecordBatch message, found Schema"));
+    }
+
+    #[test]
+    fn declared_lengths_are_checked_before_decoding() {
+        let batch = sample();
+        let bytes = encode_batch(&batch, Framing::Modern).unwrap();
+        let meta_len = u32::from_le_bytes(bytes[4..8].try_into().unwrap()) as usize;
+        let (meta, body_len) = (8..8 + meta_len, bytes.len() - 8 - meta_len);
+        // Each i64 of the metadata holding 3 (the row count, both column nodes' lengths)
+        // or a buffer's offset/length, replaced by what a crafted request might declare.
+        let positions: Vec<usize> = meta
+            .clone()
+            .step_by(8)
+            .filter(|&i| i + 8 <= meta.end)
+            .filter(|&i| i64::from_le_bytes(bytes[i..i + 8].try_into().unwrap()) == 3)
+            .collect();
+        assert!(positions.len() >= 3, "{positions:?}");
+        for at in positions {
+            for declared in [1_i64 << 40, -1, i64::MAX] {
+                let mut b = bytes.clone();
+                b[at..at + 8].copy_from_slice(&declared.to_le_bytes());
+                let err = decode_batch(&b, &batch.schema()).unwrap_err();
+                assert!(err.contains(&declared.to_string()), "{at}: {err}");
+            }
+        }
+        // A buffer reaching past the body (the name column's validity buffer sits at 24).
+        let outside = meta
+            .clone()
+            .step_by(8)
+            .filter(|&i| i + 8 <= meta.end)
+            .filter(|&i| i64::from_le_bytes(bytes[i..i + 8].try_into().unwrap()) == 24)
+            .filter(|&at| {
+                let mut b = bytes.clone();
+                b[at..at + 8].copy_from_slice(&(body_len as i64 * 1000).to_le_bytes());
+                decode_batch(&b, &batch.schema())
+                    .unwrap_err()
+                    .contains("outside the")
+            })
+            .count();
+        assert_eq!(outside, 1);
     }
 
     #[test]

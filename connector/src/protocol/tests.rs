@@ -536,3 +536,42 @@ fn malformed_input_names_the_field_and_the_problem() {
         "constraints.summary.id.ranges[0].low: a bounded marker (nullValue false) has no value: its valueBlock is empty"
     );
 }
+
+#[test]
+fn function_calls_with_missing_arguments_are_shown_not_a_panic() {
+    // `$in` with no arguments (issue 11, item 10) and every other function short of its
+    // arguments: `decode --explain` prints a `?` where one is missing.
+    let bool_type = ArrowType::from_data_type(&DataType::Boolean).unwrap();
+    for name in StandardFunction::ALL
+        .iter()
+        .map(|f| f.as_str())
+        .chain(["$unknown"])
+    {
+        for n in 0..2 {
+            let call = Expression::FunctionCall {
+                arrow_type: bool_type.clone(),
+                function_name: name.into(),
+                arguments: (0..n)
+                    .map(|i| Expression::Variable {
+                        column_name: format!("c{i}"),
+                        arrow_type: bool_type.clone(),
+                    })
+                    .collect(),
+            };
+            let _ = call.to_string();
+        }
+    }
+    let call = |n: usize| Expression::FunctionCall {
+        arrow_type: bool_type.clone(),
+        function_name: "$in".into(),
+        arguments: (0..n)
+            .map(|_| Expression::Variable {
+                column_name: "id".into(),
+                arrow_type: bool_type.clone(),
+            })
+            .collect(),
+    };
+    assert_eq!(call(0).to_string(), "(? IN ())");
+    assert_eq!(call(1).to_string(), "(id IN ())");
+    assert_eq!(call(3).to_string(), "(id IN (id, id))");
+}

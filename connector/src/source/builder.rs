@@ -8,7 +8,7 @@ use arrow::array::{
     Int8Builder, ListArray, NullBufferBuilder, StringBuilder,
 };
 use arrow::buffer::OffsetBuffer;
-use arrow::datatypes::{DataType, FieldRef};
+use arrow::datatypes::{DataType, Decimal128Type, FieldRef, DECIMAL128_MAX_PRECISION};
 
 /// One column being built; the variant fixes how values are appended.
 pub enum ColumnBuilder {
@@ -137,7 +137,7 @@ impl ColumnBuilder {
                 builder
                     .finish()
                     .with_precision_and_scale(*precision, *scale)
-                    .expect("precision and scale were validated by the type mapping"),
+                    .expect("precision and scale were validated by BatchBuilder::new"),
             ),
             ColumnBuilder::Utf8(b) => Arc::new(b.finish()),
             ColumnBuilder::Binary(b) => Arc::new(b.finish()),
@@ -172,12 +172,39 @@ pub struct BatchBuilder {
 /// Rows per record batch handed to the sink.
 pub const BATCH_ROWS: usize = 8192;
 
+/// Why a column of an output schema cannot be built: checked before the first row, so that
+/// assembling a batch never fails (nor panics) later.
+fn unbuildable(field: &arrow::datatypes::Field) -> Option<String> {
+    let name = field.name();
+    if !field.is_nullable() {
+        return Some(format!(
+            "column \"{name}\" is declared non-nullable, but a source column may hold NULLs"
+        ));
+    }
+    match field.data_type() {
+        DataType::Decimal128(p, s) => {
+            arrow::datatypes::validate_decimal_precision_and_scale::<Decimal128Type>(*p, *s)
+                .err()
+                .map(|_| {
+                    format!(
+                        "column \"{name}\" is declared decimal({p}, {s}): the precision must be 1 to {DECIMAL128_MAX_PRECISION} and the scale at most the precision"
+                    )
+                })
+        }
+        DataType::List(element) => unbuildable(element).map(|why| format!("{name}: {why}")),
+        _ => None,
+    }
+}
+
 impl BatchBuilder {
     pub fn new(schema: arrow::datatypes::SchemaRef) -> Result<BatchBuilder, String> {
         let columns = schema
             .fields()
             .iter()
             .map(|f| {
+                if let Some(why) = unbuildable(f) {
+                    return Err(why);
+                }
                 ColumnBuilder::new(f.data_type()).ok_or_else(|| {
                     format!(
                         "column \"{}\" has unsupported type {}",
@@ -204,6 +231,59 @@ impl BatchBuilder {
         let options = arrow::array::RecordBatchOptions::new().with_row_count(Some(self.rows));
         self.rows = 0;
         arrow::array::RecordBatch::try_new_with_options(Arc::clone(&self.schema), columns, &options)
-            .expect("builders match the schema they were made from")
+            .expect("builders match the schema they were made from (nullable, valid decimals)")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use arrow::datatypes::{DataType, Field, Schema};
+
+    use super::*;
+
+    fn build(fields: Vec<Field>) -> Result<BatchBuilder, String> {
+        BatchBuilder::new(Arc::new(Schema::new(fields)))
+    }
+
+    #[test]
+    fn columns_that_would_fail_at_the_end_of_a_batch_are_refused_up_front() {
+        // Each of these used to panic in `finish`, after the rows were read.
+        let cases = [
+            (
+                Field::new("fee", DataType::Decimal128(60, 2), true),
+                "column \"fee\" is declared decimal(60, 2): the precision must be 1 to 38",
+            ),
+            (
+                Field::new("fee", DataType::Decimal128(4, 6), true),
+                "column \"fee\" is declared decimal(4, 6)",
+            ),
+            (
+                Field::new("note", DataType::Utf8, false),
+                "column \"note\" is declared non-nullable, but a source column may hold NULLs",
+            ),
+            (
+                Field::new(
+                    "tags",
+                    DataType::List(Arc::new(Field::new_list_field(DataType::Utf8, false))),
+                    true,
+                ),
+                "tags: column \"item\" is declared non-nullable",
+            ),
+        ];
+        for (field, want) in cases {
+            let err = build(vec![field]).err().expect(want);
+            assert!(err.starts_with(want), "{err}");
+        }
+        let mut ok = build(vec![
+            Field::new("fee", DataType::Decimal128(38, 2), true),
+            Field::new("note", DataType::Utf8, true),
+        ])
+        .unwrap();
+        ok.columns[0].append_null();
+        ok.columns[1].append_null();
+        ok.rows = 1;
+        assert_eq!(ok.finish().num_rows(), 1);
     }
 }

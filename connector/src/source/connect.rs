@@ -91,6 +91,13 @@ impl Connect {
 
     /// The error for a failed connection attempt.
     pub fn connect_error(&self, user: &str, e: sqlx::Error) -> SourceError {
+        if crate::throttle::is_database_throttling(&e) && !matches!(e, sqlx::Error::PoolTimedOut) {
+            return SourceError::Throttled(format!(
+                "{} has no connection to spare: {}",
+                self.target(),
+                e
+            ));
+        }
         if is_auth_error(&e) {
             let message = match &e {
                 sqlx::Error::Database(db) => db.message().to_owned(),
@@ -201,6 +208,15 @@ impl<DB: Database> RotatingPool<DB> {
             };
             match acquired {
                 Ok(c) => return Ok(c),
+                // Every connection of the pool busy for the whole wait: slow down.
+                Err(sqlx::Error::PoolTimedOut) if pool.size() > 0 => {
+                    return Err(SourceError::Throttled(format!(
+                        "all {} connections to {} are busy (waited {}s)",
+                        pool.size(),
+                        connect.target(),
+                        ACQUIRE_TIMEOUT.as_secs()
+                    )));
+                }
                 Err(e) if attempt == 0 && is_auth_error(&e) => {
                     tracing::warn!(target = %connect.target(), "login rejected; fetching the secret again");
                     connect.invalidate();

@@ -162,6 +162,22 @@ pub enum SourceError {
     /// The sink (spilling) failed; reading stops.
     #[error("{0}")]
     Sink(String),
+    /// The server or the pool has no connection to spare: Athena should retry later.
+    #[error("{0}")]
+    Throttled(String),
+    /// The Athena query is over (finished or cancelled): nobody reads the rest.
+    #[error("the query is {0}: reading stopped")]
+    QueryFinished(String),
+}
+
+impl SourceError {
+    /// Whether Athena should retry with backoff rather than fail the query.
+    pub fn is_throttling(&self) -> bool {
+        matches!(
+            self,
+            SourceError::Throttled(_) | SourceError::Secret(SecretError::Throttled { .. })
+        )
+    }
 }
 
 impl From<sqlx::Error> for SourceError {

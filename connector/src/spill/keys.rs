@@ -14,6 +14,9 @@ pub enum KeyError {
     Random(String),
     #[error("KMS could not generate a spill key with key {key_id}: {reason}")]
     Kms { key_id: String, reason: String },
+    /// KMS asked to slow down.
+    #[error("KMS is throttling data keys of key {key_id}: {reason}")]
+    Throttled { key_id: String, reason: String },
 }
 
 fn random(len: usize) -> Result<Vec<u8>, KeyError> {
@@ -51,7 +54,18 @@ pub async fn split_key(
                 .key_spec(aws_sdk_kms::types::DataKeySpec::Aes128)
                 .send()
                 .await
-                .map_err(|e| fail(aws_sdk_kms::error::DisplayErrorContext(&e).to_string()))?;
+                .map_err(|e| {
+                    use aws_sdk_kms::error::ProvideErrorMetadata;
+                    let reason = aws_sdk_kms::error::DisplayErrorContext(&e).to_string();
+                    if crate::throttle::is_aws_throttling(e.code()) {
+                        KeyError::Throttled {
+                            key_id: key_id.clone(),
+                            reason,
+                        }
+                    } else {
+                        fail(reason)
+                    }
+                })?;
             let plaintext = key
                 .plaintext()
                 .ok_or_else(|| fail("no plaintext key returned".into()))?
