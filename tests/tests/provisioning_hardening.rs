@@ -48,20 +48,20 @@ async fn recorded_assets(c: &Context, env: &str) -> Option<Vec<String>> {
 
 #[tokio::test]
 async fn subscribing_again_after_the_last_revoke_restores_both_secrets_with_a_fresh_password() {
-    let pg = pg_setup("prov12", &["t"]).await;
-    pg_forget(&pg, "env12").await;
+    let pg = pg_setup("prov18", &["t"]).await;
+    pg_forget(&pg, "env18").await;
     glue_table(
-        "pgconn12",
+        "pgconn18",
         &pg_jdbc(),
         "athena",
         "athena",
         PRODUCER_PROJECT,
-        "t12",
-        "athena_test.prov12.t",
+        "t18",
+        "athena_test.prov18.t",
     )
     .await;
     let c = ctx_with_aws_secret_rules().await;
-    let d = details("env12", "asset-t12", "t12");
+    let d = details("env18", "asset-t18", "t18");
     let first = steps::grant(&c, &d).await.unwrap();
     let old_password = secret_value(&c, &first.consumer.secret_arn).await["password"]
         .as_str()
@@ -101,7 +101,7 @@ async fn subscribing_again_after_the_last_revoke_restores_both_secrets_with_a_fr
         "a fresh password"
     );
     let mut conn = login(&pg, &again.consumer.secret_arn).await.unwrap();
-    assert_eq!(count(&mut conn, "prov12.t").await, Ok(2));
+    assert_eq!(count(&mut conn, "prov18.t").await, Ok(2));
 }
 
 const GRANT_POINTS: [&str; 6] = ["record", "secret", "user", "grant", "asset", "copy"];
