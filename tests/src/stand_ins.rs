@@ -49,3 +49,56 @@ pub async fn throttled_aws() -> aws_config::SdkConfig {
         .http_client(AlwaysThrottled)
         .build()
 }
+
+/// Passes every call through to `inner` (moto), counting how many calls whose
+/// `x-amz-target` is `target` were in flight at once.
+#[derive(Debug, Clone)]
+pub struct CountingInFlight {
+    pub inner: aws_smithy_runtime_api::client::http::SharedHttpClient,
+    pub target: &'static str,
+    pub in_flight: std::sync::Arc<std::sync::atomic::AtomicUsize>,
+    pub most: std::sync::Arc<std::sync::atomic::AtomicUsize>,
+}
+
+#[derive(Debug)]
+struct CountingConnector {
+    inner: SharedHttpConnector,
+    counter: CountingInFlight,
+}
+
+impl HttpClient for CountingInFlight {
+    fn http_connector(
+        &self,
+        settings: &HttpConnectorSettings,
+        components: &RuntimeComponents,
+    ) -> SharedHttpConnector {
+        SharedHttpConnector::new(CountingConnector {
+            inner: self.inner.http_connector(settings, components),
+            counter: self.clone(),
+        })
+    }
+}
+
+impl HttpConnector for CountingConnector {
+    fn call(
+        &self,
+        request: aws_smithy_runtime_api::client::orchestrator::HttpRequest,
+    ) -> HttpConnectorFuture {
+        use std::sync::atomic::Ordering;
+        let counted = request.headers().get("x-amz-target") == Some(self.counter.target);
+        let (inner, c) = (self.inner.clone(), self.counter.clone());
+        HttpConnectorFuture::new(async move {
+            if counted {
+                let now = c.in_flight.fetch_add(1, Ordering::SeqCst) + 1;
+                c.most.fetch_max(now, Ordering::SeqCst);
+                // Long enough for concurrent callers to overlap.
+                tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+            }
+            let out = inner.call(request).await;
+            if counted {
+                c.in_flight.fetch_sub(1, Ordering::SeqCst);
+            }
+            out
+        })
+    }
+}

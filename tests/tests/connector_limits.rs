@@ -558,3 +558,75 @@ async fn get_splits_pages_within_one_partition() {
         "every row exactly once"
     );
 }
+
+/// With `kms_key_id`, the data keys of one GetSplits page are fetched concurrently, one per
+/// split.
+#[tokio::test]
+async fn kms_data_keys_are_fetched_concurrently() {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    let pg = postgres().await;
+    pg.execute("DROP SCHEMA IF EXISTS lim5 CASCADE; CREATE SCHEMA lim5; CREATE TABLE lim5.t (id int8 PRIMARY KEY, s text); INSERT INTO lim5.t SELECT g, md5(g::text) FROM generate_series(1, 20000) g; ANALYZE lim5.t")
+        .await
+        .unwrap();
+    let key = aws_sdk_kms::Client::new(&aws().await)
+        .create_key()
+        .send()
+        .await
+        .unwrap()
+        .key_metadata()
+        .unwrap()
+        .key_id()
+        .to_owned();
+    let most = std::sync::Arc::new(AtomicUsize::new(0));
+    let sdk = aws()
+        .await
+        .to_builder()
+        .http_client(integration_tests::stand_ins::CountingInFlight {
+            inner: aws_smithy_http_client::Builder::new().build_http(),
+            target: "TrentService.GenerateDataKey",
+            in_flight: std::sync::Arc::new(AtomicUsize::new(0)),
+            most: most.clone(),
+        })
+        .build();
+    let rest = postgres_url().split_once('@').unwrap().1.to_owned();
+    let d = format!("postgres://jdbc:postgresql://{rest}?user=athena&password=athena");
+    let config = athena_connector::config::Config::from_vars(
+        [
+            ("default", d.as_str()),
+            ("split_target_bytes", "50000"),
+            ("kms_key_id", &key),
+            ("spill_bucket", "kms-spill"),
+        ]
+        .map(|(k, v)| (k.to_owned(), v.to_owned())),
+    );
+    create_bucket("kms-spill").await;
+    let connector =
+        std::sync::Arc::new(athena_connector::handler::Connector::with_aws(config, sdk));
+    let c = client(connector, "pg").await;
+    let t = c
+        .get_table(&TableName::new("lim5", "t"), Default::default())
+        .await
+        .unwrap();
+    let splits = c.splits(&t, &Constraints::default()).await.unwrap();
+    assert!(splits.len() > 4, "{} splits", splits.len());
+    let keys: std::collections::HashSet<Vec<u8>> = splits
+        .iter()
+        .map(|s| {
+            s.encryption_key
+                .as_ref()
+                .expect("a key per split")
+                .key
+                .clone()
+        })
+        .collect();
+    assert_eq!(keys.len(), splits.len(), "one data key per split");
+    assert!(
+        most.load(Ordering::SeqCst) > 1,
+        "GenerateDataKey calls overlapped: at most {} at once",
+        most.load(Ordering::SeqCst)
+    );
+    let r = read(&c, "lim5", "t", &["id"], &Constraints::default())
+        .await
+        .unwrap();
+    assert_eq!(r.batch.num_rows(), 20000);
+}
