@@ -613,3 +613,56 @@ pub fn timestamp_expression_cases(
     }
     out
 }
+
+/// Reads `schema.t` under every timestamp filter case on each of `columns`, and returns
+/// one line per case whose ids differ from the database's own answer: `database_ids` runs
+/// `SELECT id … WHERE <truth> ORDER BY id`, the truth written with `{x}` replaced by
+/// `epoch_ns(column)` (the value Athena sees, in nanoseconds) and `{c}` by the column.
+pub async fn timestamp_filter_failures<F, Fut>(
+    client: &Client,
+    schema: &str,
+    columns: &[&str],
+    epoch_ns: impl Fn(&str) -> String,
+    database_ids: F,
+) -> Vec<String>
+where
+    F: Fn(String) -> Fut,
+    Fut: std::future::Future<Output = Vec<i64>>,
+{
+    let mut cases: Vec<(String, String, Constraints, String)> = Vec::new();
+    for column in columns {
+        for case in timestamp_cases() {
+            let constraints = Constraints {
+                summary: [((*column).to_owned(), case.set)].into_iter().collect(),
+                ..Default::default()
+            };
+            cases.push((case.label, (*column).to_owned(), constraints, case.truth));
+        }
+        for (label, e, truth) in timestamp_expression_cases(column) {
+            let constraints = Constraints {
+                expression: vec![e],
+                ..Default::default()
+            };
+            cases.push((label, (*column).to_owned(), constraints, truth));
+        }
+    }
+    let mut failures = Vec::new();
+    for (label, column, constraints, truth) in cases {
+        let truth = truth
+            .replace("{x}", &epoch_ns(&column))
+            .replace("{c}", &column);
+        let want = database_ids(format!(
+            "SELECT id FROM {schema}.t WHERE {truth} ORDER BY id"
+        ))
+        .await;
+        match read(client, schema, "t", &["id"], &constraints).await {
+            Ok(got) if check::ids(&got.batch, "id") == want => {}
+            Ok(got) => failures.push(format!(
+                "{column}: {label}: got {:?}, want {want:?}",
+                check::ids(&got.batch, "id")
+            )),
+            Err(e) => failures.push(format!("{column}: {label}: {e}")),
+        }
+    }
+    failures
+}

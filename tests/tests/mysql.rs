@@ -743,43 +743,21 @@ async fn timestamp_filters_of_every_unit_and_zone_select_what_athena_sees() {
             .unwrap();
     }
     let c = my_client("ts_filters", &[]).await;
-    let mut failures = Vec::new();
-    let mut check = async |label: &str, column: &str, constraints: Constraints, truth: &str| {
-        let x = format!(
-            "(FLOOR(TIMESTAMPDIFF(MICROSECOND, '1970-01-01 00:00:00', {column}) / 1000) * 1000000)"
-        );
-        let truth = truth.replace("{x}", &x).replace("{c}", column);
-        let want: Vec<i64> = sqlx::query_scalar(AssertSqlSafe(format!(
-            "SELECT id FROM ts_filters.t WHERE {truth} ORDER BY id"
-        )))
-        .fetch_all(&my)
-        .await
-        .unwrap();
-        match read(&c, "ts_filters", "t", &["id"], &constraints).await {
-            Ok(got) if ids(&got.batch, "id") == want => {}
-            Ok(got) => failures.push(format!(
-                "{column}: {label}: got {:?}, want {want:?}",
-                ids(&got.batch, "id")
-            )),
-            Err(e) => failures.push(format!("{column}: {label}: {e}")),
-        }
-    };
-    for column in ["dt", "tsz"] {
-        for case in timestamp_cases() {
-            let constraints = Constraints {
-                summary: [(column.to_owned(), case.set)].into_iter().collect(),
-                ..Default::default()
-            };
-            check(&case.label, column, constraints, &case.truth).await;
-        }
-        for (label, e, truth) in timestamp_expression_cases(column) {
-            let constraints = Constraints {
-                expression: vec![e],
-                ..Default::default()
-            };
-            check(&label, column, constraints, &truth).await;
-        }
-    }
+    let failures = timestamp_filter_failures(
+        &c,
+        "ts_filters",
+        &["dt", "tsz"],
+        |column| format!(
+                "(FLOOR(TIMESTAMPDIFF(MICROSECOND, '1970-01-01 00:00:00', {column}) / 1000) * 1000000)"
+            ),
+        |sql| async {
+            sqlx::query_scalar(AssertSqlSafe(sql))
+                .fetch_all(&my)
+                .await
+                .unwrap()
+        },
+    )
+    .await;
     let plain: Vec<i64> = sqlx::query_scalar(
         "SELECT id FROM ts_filters.t WHERE dt >= '1969-12-31 23:59:59' ORDER BY id",
     )

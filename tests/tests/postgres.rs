@@ -1488,41 +1488,19 @@ async fn timestamp_filters_of_every_unit_and_zone_select_what_athena_sees() {
         .unwrap();
     }
     let c = pg_client(&[]).await;
-    let mut failures = Vec::new();
-    let mut check = async |label: &str, column: &str, constraints: Constraints, truth: &str| {
-        let x = format!("(floor(extract(epoch from {column}) * 1000) * 1000000)");
-        let truth = truth.replace("{x}", &x).replace("{c}", column);
-        let want: Vec<i64> = sqlx::query_scalar(AssertSqlSafe(format!(
-            "SELECT id FROM ts_filters.t WHERE {truth} ORDER BY id"
-        )))
-        .fetch_all(&pg)
-        .await
-        .unwrap();
-        match read(&c, "ts_filters", "t", &["id"], &constraints).await {
-            Ok(got) if ids(&got.batch, "id") == want => {}
-            Ok(got) => failures.push(format!(
-                "{column}: {label}: got {:?}, want {want:?}",
-                ids(&got.batch, "id")
-            )),
-            Err(e) => failures.push(format!("{column}: {label}: {e}")),
-        }
-    };
-    for column in ["ts", "tstz"] {
-        for case in timestamp_cases() {
-            let constraints = Constraints {
-                summary: [(column.to_owned(), case.set)].into_iter().collect(),
-                ..Default::default()
-            };
-            check(&case.label, column, constraints, &case.truth).await;
-        }
-        for (label, e, truth) in timestamp_expression_cases(column) {
-            let constraints = Constraints {
-                expression: vec![e],
-                ..Default::default()
-            };
-            check(&label, column, constraints, &truth).await;
-        }
-    }
+    let failures = timestamp_filter_failures(
+        &c,
+        "ts_filters",
+        &["ts", "tstz"],
+        |column| format!("(floor(extract(epoch from {column}) * 1000) * 1000000)"),
+        |sql| async {
+            sqlx::query_scalar(AssertSqlSafe(sql))
+                .fetch_all(&pg)
+                .await
+                .unwrap()
+        },
+    )
+    .await;
     // And as a person would write it.
     let plain: Vec<i64> = sqlx::query_scalar(
         "SELECT id FROM ts_filters.t WHERE ts >= '1969-12-31 23:59:59' ORDER BY id",
