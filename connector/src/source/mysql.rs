@@ -350,9 +350,13 @@ pub fn parse_decimal(text: &str, precision: u8, scale: i8) -> Result<i128, Strin
             .ok_or_else(bad)?;
     }
     if frac.len() > scale_u && frac.as_bytes()[scale_u] >= b'5' {
-        value += 1;
+        value = value.checked_add(1).ok_or_else(bad)?;
     }
-    if value.unsigned_abs() >= 10u128.pow(u32::from(precision)) {
+    // 10^precision overflows beyond 38 digits, where i128 itself is the bound.
+    if 10u128
+        .checked_pow(u32::from(precision))
+        .is_some_and(|limit| value.unsigned_abs() >= limit)
+    {
         return Err(bad());
     }
     Ok(if negative { -value } else { value })
@@ -953,6 +957,19 @@ mod date_tests {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn decimal_text_at_and_beyond_i128_is_an_error_not_an_overflow() {
+        let max = i128::MAX.to_string();
+        assert_eq!(parse_decimal(&max, 60, 0), Ok(i128::MAX));
+        assert!(
+            parse_decimal(&format!("{max}.9"), 60, 0).is_err(),
+            "rounding up overflows"
+        );
+        assert!(parse_decimal(&format!("{max}0"), 60, 0).is_err());
+        assert_eq!(parse_decimal("12.345", 5, 2), Ok(1235));
+        assert!(parse_decimal("1234.5", 5, 2).is_err());
+    }
 
     #[test]
     fn selects_carry_a_timeout_both_servers_read() {
