@@ -14,6 +14,11 @@ use arrow::datatypes::{DataType, Field, Schema};
 use indexmap::IndexMap;
 use tokio::sync::{Mutex, OnceCell};
 
+mod read;
+mod splits;
+
+pub use read::{SchemaError, MAX_REQUEST_BLOCK_BYTES};
+
 use crate::config::{Config, ConfigError, Engine, Target};
 use crate::deadline::{self, Limits, MARGIN};
 use crate::protocol::{
@@ -83,26 +88,6 @@ impl HandlerError {
     }
 }
 
-/// A request schema that the table (or the passthrough query) cannot fill.
-#[derive(Debug, thiserror::Error)]
-pub enum SchemaError {
-    #[error("column \"{column}\" is declared {declared}: {why}")]
-    Invalid {
-        column: String,
-        declared: DataType,
-        why: String,
-    },
-    #[error("column \"{column}\" is {actual} in the {of} but {declared} in the request")]
-    Type {
-        column: String,
-        of: &'static str,
-        actual: DataType,
-        declared: DataType,
-    },
-    #[error("column \"{column}\" is declared non-nullable in the request, but the {of}'s column may hold NULLs (every column this connector describes is nullable)")]
-    NonNullable { column: String, of: &'static str },
-}
-
 /// Table metadata by (catalog, name), with when it was read.
 type TableCache = HashMap<(String, TableName), (Instant, Arc<TableInfo>)>;
 
@@ -120,19 +105,6 @@ pub struct Connector {
     /// Where a read learns that its query is over, and how often it asks (the Lambda asks
     /// Athena; the local engine has no Athena query to ask about).
     query_states: Option<(Arc<dyn QueryStates>, Duration)>,
-}
-
-/// Data keys requested from KMS at once while planning splits.
-const KEY_CONCURRENCY: usize = 16;
-
-/// A GetSplits continuation token: `<partition>` or `<partition>:<splits already sent>`.
-fn parse_split_token(t: &str) -> Result<(usize, usize), HandlerError> {
-    let bad = || HandlerError::Request(format!("invalid continuation token \"{t}\""));
-    let (partition, skip) = t.split_once(':').unwrap_or((t, "0"));
-    Ok((
-        partition.parse().map_err(|_| bad())?,
-        skip.parse().map_err(|_| bad())?,
-    ))
 }
 
 /// Rows and bytes of one ReadRecords, for logs.
@@ -463,91 +435,10 @@ impl Connector {
                 Response::GetTableLayout(GetTableLayoutResponse {
                     catalog_name: r.header.catalog_name.clone(),
                     table_name: r.table_name.clone(),
-                    partitions: partitions_block(&r.header.query_id, &partitions)?,
+                    partitions: splits::partitions_block(&r.header.query_id, &partitions)?,
                 })
             }
-            Request::GetSplits(r) => {
-                let config = self.config()?;
-                let (source, _) = self.source(&r.header.catalog_name).await?;
-                let partitions = block_rows(&r.partitions)?;
-                let (start, skip) = match &r.continuation_token {
-                    Some(t) => parse_split_token(t)?,
-                    None => (0, 0),
-                };
-                let mut properties: Vec<IndexMap<String, String>> = Vec::new();
-                let mut next = None;
-                if r.constraints.is_query_passthrough() {
-                    properties.push(r.constraints.query_passthrough_arguments.clone());
-                } else if r.constraints.limit().is_some() {
-                    // A pushed-down LIMIT (or top-N) is only exact over one split.
-                    if start == 0 && !partitions.is_empty() {
-                        properties.push(IndexMap::from([(
-                            "partition_name".to_owned(),
-                            "*".to_owned(),
-                        )]));
-                    }
-                } else {
-                    let table = self
-                        .table(&r.header.catalog_name, source.as_ref(), &r.table_name)
-                        .await?;
-                    // Pages hold at most `splits_per_page` splits, also within one partition's
-                    // ranges (a huge table's answer must stay under Athena's 6 MB): the token
-                    // is `<partition>:<splits of it already sent>`.
-                    let mut skip = skip;
-                    for (i, partition) in partitions.iter().enumerate().skip(start) {
-                        let ranges = source
-                            .split_partition(&table, partition, config.split_target_bytes)
-                            .await?;
-                        let room = config.splits_per_page - properties.len();
-                        let left = ranges.len().saturating_sub(skip);
-                        properties.extend(ranges.into_iter().skip(skip).take(room));
-                        if left > room {
-                            next = Some(format!("{i}:{}", skip + room));
-                            break;
-                        }
-                        skip = 0;
-                        if properties.len() >= config.splits_per_page && i + 1 < partitions.len() {
-                            next = Some((i + 1).to_string());
-                            break;
-                        }
-                    }
-                }
-                let kms = match &config.spill.encryption {
-                    crate::config::SpillEncryption::Kms { .. } => {
-                        Some(aws_sdk_kms::Client::new(self.aws().await))
-                    }
-                    _ => None,
-                };
-                // One data key per split, fetched concurrently (KMS answers in milliseconds,
-                // a thousand of them one after the other would take seconds).
-                let kms = kms.as_ref();
-                let keys: Vec<_> = futures_util::stream::iter(0..properties.len())
-                    .map(|_| split_key(&config.spill, kms))
-                    .buffered(KEY_CONCURRENCY)
-                    .collect()
-                    .await;
-                let mut splits = Vec::with_capacity(properties.len());
-                for (p, key) in properties.into_iter().zip(keys) {
-                    splits.push(Split {
-                        spill_location: split_location(
-                            &config.spill,
-                            &r.header.identity.config_options,
-                            &r.header.query_id,
-                            self.local_spill.is_some(),
-                        ),
-                        encryption_key: key.map_err(|e| match e {
-                            KeyError::Throttled { .. } => HandlerError::Throttled(e.to_string()),
-                            e => HandlerError::Spill(e.to_string()),
-                        })?,
-                        properties: p,
-                    });
-                }
-                Response::GetSplits(GetSplitsResponse {
-                    catalog_name: r.header.catalog_name.clone(),
-                    splits,
-                    continuation_token: next,
-                })
-            }
+            Request::GetSplits(r) => self.get_splits(r).await?,
             Request::ReadRecords(r) => self.read_records(r).await?.0,
             Request::GetDataSourceCapabilities(r) => {
                 let (_, engine) = self.source(&r.header.catalog_name).await?;
@@ -597,152 +488,6 @@ impl Connector {
             Some(q) => Ok(q),
         }
     }
-
-    /// Reads one split; also the entry point of the local engine.
-    pub async fn read_records(
-        &self,
-        r: &ReadRecordsRequest,
-    ) -> Result<(Response, ReadStats), HandlerError> {
-        let config = self.config()?;
-        let (source, _) = self.source(&r.header.catalog_name).await?;
-        // The request schema against what the read produces, once and before any row: a
-        // mismatch is an error naming the column, never a failure assembling a batch.
-        let table = if r.constraints.is_query_passthrough() {
-            let query = self.passthrough_query(&r.constraints.query_passthrough_arguments)?;
-            let columns = source.query_columns(query).await?;
-            check_schema(
-                &r.schema,
-                &passthrough_columns(&columns, &r.schema)?,
-                "passthrough query",
-            )?;
-            None
-        } else {
-            let table = self
-                .table(&r.header.catalog_name, source.as_ref(), &r.table_name)
-                .await?;
-            let columns = r
-                .schema
-                .fields()
-                .iter()
-                .map(|f| table.resolve_column(f.name()))
-                .collect::<Result<Vec<_>, _>>()?;
-            check_schema(&r.schema, &columns, "table")?;
-            Some(table)
-        };
-        let (max_block, max_inline) = block_sizes(config.spill.max_block_size, r);
-        let spill = match &r.split.spill_location {
-            Some(location) => {
-                if !location.directory {
-                    return Err(HandlerError::Request(
-                        "the split's spill location is not a directory".into(),
-                    ));
-                }
-                let crypto = match &r.split.encryption_key {
-                    Some(k) => Some(Arc::new(
-                        BlockCrypto::new(k).map_err(|e| HandlerError::Spill(e.to_string()))?,
-                    )),
-                    None => None,
-                };
-                let store = match &self.local_spill {
-                    Some(local) if location.bucket == LOCAL_BUCKET => local.clone(),
-                    _ => self.spill_s3().await?,
-                };
-                Some(Spill {
-                    store,
-                    location: location.clone(),
-                    crypto,
-                })
-            }
-            None => None,
-        };
-        let mut writer = BlockWriter::new(r.schema.clone(), max_block, max_inline, spill);
-        let watch = self.query_states.as_ref().map(|(states, interval)| {
-            Watch::start(states.clone(), r.header.query_id.clone(), *interval)
-        });
-        let mut sink = WatchedSink {
-            inner: &mut writer,
-            watch: watch.as_ref(),
-        };
-        let read = if let Some(table) = &table {
-            let plan = ReadPlan {
-                table,
-                schema: r.schema.clone(),
-                constraints: &r.constraints,
-                split: &r.split.properties,
-            };
-            source.read(plan, &mut sink).await
-        } else {
-            let query = self.passthrough_query(&r.constraints.query_passthrough_arguments)?;
-            source.read_query(query, r.schema.clone(), &mut sink).await
-        };
-        match read {
-            Ok(()) => {}
-            // Nobody reads the rest: what was read is answered, as the official connectors do.
-            Err(SourceError::QueryFinished(state)) => {
-                tracing::info!(query_id = %r.header.query_id, state, rows = writer.rows, "the query is over; split stopped reading");
-            }
-            Err(e) => return Err(e.into()),
-        }
-        let mut stats = ReadStats {
-            rows: writer.rows,
-            spilled_blocks: 0,
-        };
-        let response = match writer.finish().await.map_err(HandlerError::Spill)? {
-            Outcome::Inline(batch) => Response::ReadRecords(ReadRecordsResponse {
-                catalog_name: r.header.catalog_name.clone(),
-                records: Block::new(r.header.query_id.clone(), batch),
-            }),
-            Outcome::Spilled(blocks) => {
-                stats.spilled_blocks = blocks.len();
-                Response::RemoteReadRecords(RemoteReadRecordsResponse {
-                    catalog_name: r.header.catalog_name.clone(),
-                    schema: r.schema.clone(),
-                    remote_blocks: blocks,
-                    encryption_key: r.split.encryption_key.clone(),
-                })
-            }
-        };
-        tracing::info!(query_id = %r.header.query_id, table = %r.table_name, split = ?r.split.properties, rows = stats.rows, spilled_blocks = stats.spilled_blocks, "read split");
-        Ok((response, stats))
-    }
-
-    /// The statement a ReadRecordsRequest would run (`athena-fed sql`).
-    pub async fn read_sql(&self, r: &ReadRecordsRequest) -> Result<Query, HandlerError> {
-        let (source, _) = self.source(&r.header.catalog_name).await?;
-        if r.constraints.is_query_passthrough() {
-            let query = self.passthrough_query(&r.constraints.query_passthrough_arguments)?;
-            return Ok(Query {
-                sql: query.to_owned(),
-                params: vec![],
-            });
-        }
-        let table = self
-            .table(&r.header.catalog_name, source.as_ref(), &r.table_name)
-            .await?;
-        let plan = ReadPlan {
-            table: &table,
-            schema: r.schema.clone(),
-            constraints: &r.constraints,
-            split: &r.split.properties,
-        };
-        Ok(source.sql(&plan)?)
-    }
-}
-
-/// The read's sink, stopping the read once its query is over (a flag set by [`Watch`]).
-struct WatchedSink<'a> {
-    inner: &'a mut BlockWriter,
-    watch: Option<&'a Watch>,
-}
-
-#[async_trait::async_trait]
-impl BatchSink for WatchedSink<'_> {
-    async fn push(&mut self, batch: RecordBatch) -> Result<(), SourceError> {
-        if let Some(state) = self.watch.and_then(Watch::finished) {
-            return Err(SourceError::QueryFinished(state));
-        }
-        self.inner.push(batch).await
-    }
 }
 
 fn query_id(r: &Request) -> &str {
@@ -773,144 +518,6 @@ fn describe(r: &Request) -> String {
         (Some(c), None) => format!("on catalog {c}"),
         _ => String::new(),
     }
-}
-
-/// The largest block a request may ask for (`maxBlockSize`; Athena asks for 16 MB). A split's
-/// rows are held until a block is full, so this bounds a read's memory: four times Athena's
-/// size stays well within a Lambda's. The operator's `MAX_BLOCK_SIZE_BYTES` is not capped.
-pub const MAX_REQUEST_BLOCK_BYTES: usize = 64 << 20;
-
-/// The block and inline sizes of one read, from the configuration and the request.
-fn block_sizes(configured: Option<u64>, r: &ReadRecordsRequest) -> (usize, usize) {
-    let requested = r.max_block_size.clamp(1, MAX_REQUEST_BLOCK_BYTES as i64) as usize;
-    let max_block = configured.map_or(requested, |c| c as usize);
-    // An inline block beyond the Lambda response limit could never be sent inline anyway.
-    let max_inline = r
-        .max_inline_block_size
-        .clamp(0, MAX_INLINE_RESPONSE_BYTES as i64) as usize;
-    (max_block, max_inline)
-}
-
-/// Checks the request schema against the columns that fill it (`of`: the table or the
-/// passthrough query): each declared type valid and the source's, and nullable, since no
-/// source column promises to hold no NULLs.
-fn check_schema(schema: &Schema, columns: &[&Column], of: &'static str) -> Result<(), SchemaError> {
-    for (field, column) in schema.fields().iter().zip(columns) {
-        let declared = field.data_type();
-        if let Some(why) = invalid_type(declared) {
-            return Err(SchemaError::Invalid {
-                column: field.name().clone(),
-                declared: declared.clone(),
-                why,
-            });
-        }
-        if &column.data_type != declared {
-            return Err(SchemaError::Type {
-                column: field.name().clone(),
-                of,
-                actual: column.data_type.clone(),
-                declared: declared.clone(),
-            });
-        }
-        if !field.is_nullable() {
-            return Err(SchemaError::NonNullable {
-                column: field.name().clone(),
-                of,
-            });
-        }
-    }
-    Ok(())
-}
-
-/// Why a declared type cannot hold values at all (Arrow's own limits), if it cannot.
-fn invalid_type(t: &DataType) -> Option<String> {
-    use arrow::datatypes::{Decimal128Type, Decimal256Type, DECIMAL128_MAX_PRECISION};
-    match t {
-        DataType::Decimal128(p, s) => {
-            arrow::datatypes::validate_decimal_precision_and_scale::<Decimal128Type>(*p, *s)
-                .err()
-                .map(|_| {
-                    format!(
-                        "a decimal's precision is 1 to {DECIMAL128_MAX_PRECISION} and its scale at most its precision"
-                    )
-                })
-        }
-        DataType::Decimal256(p, s) => {
-            arrow::datatypes::validate_decimal_precision_and_scale::<Decimal256Type>(*p, *s)
-                .err()
-                .map(|e| e.to_string())
-        }
-        DataType::List(f) | DataType::LargeList(f) | DataType::FixedSizeList(f, _) => {
-            invalid_type(f.data_type())
-        }
-        DataType::Struct(fields) => fields.iter().find_map(|f| invalid_type(f.data_type())),
-        _ => None,
-    }
-}
-
-/// One row per partition, one Utf8 column per property (the union, in first-seen order).
-fn partitions_block(
-    allocator: &str,
-    partitions: &[IndexMap<String, String>],
-) -> Result<Block, HandlerError> {
-    let mut names: Vec<&str> = Vec::new();
-    for p in partitions {
-        for k in p.keys() {
-            if !names.contains(&k.as_str()) {
-                names.push(k);
-            }
-        }
-    }
-    if names.is_empty() {
-        names.push("partition_name");
-    }
-    let schema = Arc::new(Schema::new(
-        names
-            .iter()
-            .map(|n| Field::new(*n, DataType::Utf8, true))
-            .collect::<Vec<_>>(),
-    ));
-    let columns = names
-        .iter()
-        .map(|n| {
-            Arc::new(StringArray::from(
-                partitions
-                    .iter()
-                    .map(|p| p.get(*n).cloned())
-                    .collect::<Vec<_>>(),
-            )) as arrow::array::ArrayRef
-        })
-        .collect();
-    let batch =
-        RecordBatch::try_new(schema, columns).map_err(|e| HandlerError::Request(e.to_string()))?;
-    Ok(Block::new(allocator, batch))
-}
-
-/// The partitions block's rows as property maps (non-null string cells).
-fn block_rows(block: &Block) -> Result<Vec<IndexMap<String, String>>, HandlerError> {
-    let batch = &block.batch;
-    // Before a map per row is allocated: a block of no (or null) columns declares its row
-    // count without sending a byte per row.
-    if batch.num_rows() > MAX_PARTITIONS {
-        return Err(HandlerError::TooManyPartitions {
-            rows: batch.num_rows(),
-        });
-    }
-    let mut rows = vec![IndexMap::new(); batch.num_rows()];
-    for (f, column) in batch.schema().fields().iter().zip(batch.columns()) {
-        let text = arrow::compute::cast(column, &DataType::Utf8)
-            .map_err(|e| HandlerError::Request(format!("partition column {}: {e}", f.name())))?;
-        let text = text
-            .as_any()
-            .downcast_ref::<StringArray>()
-            .expect("cast to Utf8");
-        for (i, row) in rows.iter_mut().enumerate() {
-            if !text.is_null(i) {
-                row.insert(f.name().clone(), text.value(i).to_owned());
-            }
-        }
-    }
-    Ok(rows)
 }
 
 /// What this connector really pushes down (SPEC §5).
@@ -957,44 +564,4 @@ pub fn capabilities(
         );
     }
     caps
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn read(max_block_size: i64, max_inline_block_size: i64) -> ReadRecordsRequest {
-        ReadRecordsRequest {
-            header: Default::default(),
-            table_name: TableName::new("main", "t"),
-            schema: Arc::new(Schema::empty()),
-            split: Split {
-                spill_location: None,
-                encryption_key: None,
-                properties: IndexMap::new(),
-            },
-            constraints: Default::default(),
-            max_block_size,
-            max_inline_block_size,
-        }
-    }
-
-    #[test]
-    fn request_block_sizes_are_bounded() {
-        // What Athena sends is taken as it is.
-        assert_eq!(
-            block_sizes(None, &read(16_000_000, 5_242_880)),
-            (16_000_000, 5_242_880)
-        );
-        // Beyond the ceilings: clamped (the block to MAX_REQUEST_BLOCK_BYTES, the inline
-        // block to what fits a Lambda response), below zero: the least.
-        assert_eq!(
-            block_sizes(None, &read(i64::MAX, i64::MAX)),
-            (MAX_REQUEST_BLOCK_BYTES, MAX_INLINE_RESPONSE_BYTES)
-        );
-        assert_eq!(block_sizes(None, &read(1 << 40, 1 << 40)).0, 64 << 20);
-        assert_eq!(block_sizes(None, &read(-1, i64::MIN)), (1, 0));
-        // The operator's MAX_BLOCK_SIZE_BYTES wins, uncapped.
-        assert_eq!(block_sizes(Some(1 << 30), &read(1, 1)), (1 << 30, 1));
-    }
 }
