@@ -182,8 +182,12 @@ pub trait GrantSql: Send + Sync {
     fn set_password(&self, user: &str, password: &str) -> Result<Vec<String>, GrantError>;
     /// SELECT on the table, and what the engine needs to reach it.
     fn grant(&self, user: &str, t: &TableTarget) -> Vec<String>;
-    /// Undoes [`GrantSql::grant`]; `last_in_schema` also revokes what reaching the schema needed.
-    fn revoke(&self, user: &str, t: &TableTarget, last_in_schema: bool) -> Vec<String>;
+    /// Undoes [`GrantSql::grant`] for the table.
+    fn revoke(&self, user: &str, t: &TableTarget) -> Vec<String>;
+    /// What reaching the table's schema needed, once no granted table remains in it.
+    fn revoke_schema(&self, _user: &str, _t: &TableTarget) -> Vec<String> {
+        vec![]
+    }
     /// Removes the user.
     fn drop_user(&self, user: &str) -> Vec<String>;
 }

@@ -42,7 +42,7 @@ impl GrantSql for OracleGrants {
             u(user)
         )]
     }
-    fn revoke(&self, user: &str, t: &TableTarget, _last_in_schema: bool) -> Vec<String> {
+    fn revoke(&self, user: &str, t: &TableTarget) -> Vec<String> {
         vec![format!(
             "REVOKE SELECT ON {}.{} FROM {}",
             q(&t.schema),

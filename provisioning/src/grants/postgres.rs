@@ -53,21 +53,20 @@ impl GrantSql for PostgresGrants {
             ),
         ]
     }
-    fn revoke(&self, user: &str, t: &TableTarget, last_in_schema: bool) -> Vec<String> {
-        let mut s = vec![format!(
+    fn revoke(&self, user: &str, t: &TableTarget) -> Vec<String> {
+        vec![format!(
             "REVOKE SELECT ON TABLE {}.{} FROM {}",
             q(&t.schema),
             q(&t.table),
             q(user)
-        )];
-        if last_in_schema {
-            s.push(format!(
-                "REVOKE USAGE ON SCHEMA {} FROM {}",
-                q(&t.schema),
-                q(user)
-            ));
-        }
-        s
+        )]
+    }
+    fn revoke_schema(&self, user: &str, t: &TableTarget) -> Vec<String> {
+        vec![format!(
+            "REVOKE USAGE ON SCHEMA {} FROM {}",
+            q(&t.schema),
+            q(user)
+        )]
     }
     fn drop_user(&self, user: &str) -> Vec<String> {
         vec![

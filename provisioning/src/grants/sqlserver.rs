@@ -46,7 +46,7 @@ impl GrantSql for SqlServerGrants {
             format!("GRANT SELECT ON {}.{} TO {}", q(&t.schema), q(&t.table), q(user)),
         ]
     }
-    fn revoke(&self, user: &str, t: &TableTarget, _last_in_schema: bool) -> Vec<String> {
+    fn revoke(&self, user: &str, t: &TableTarget) -> Vec<String> {
         vec![
             format!("USE {}", q(&t.database)),
             format!(

@@ -54,8 +54,14 @@ fn postgres_statements() {
             "GRANT SELECT ON TABLE \"Public\".\"My\"\"Table\" TO \"dz_e1\""
         ]
     );
-    assert_eq!(g.revoke("dz_e1", &target, true).len(), 2);
-    assert_eq!(g.revoke("dz_e1", &target, false).len(), 1);
+    assert_eq!(
+        g.revoke("dz_e1", &target),
+        ["REVOKE SELECT ON TABLE \"Public\".\"My\"\"Table\" FROM \"dz_e1\""]
+    );
+    assert_eq!(
+        g.revoke_schema("dz_e1", &target),
+        ["REVOKE USAGE ON SCHEMA \"Public\" FROM \"dz_e1\""]
+    );
 }
 
 #[test]
@@ -117,7 +123,8 @@ fn every_statement_parses_in_its_dialect() {
             g.create_user("dz_e1", &password).unwrap(),
             g.set_password("dz_e1", &password).unwrap(),
             g.grant("dz_e1", &target),
-            g.revoke("dz_e1", &target, true),
+            g.revoke("dz_e1", &target),
+            g.revoke_schema("dz_e1", &target),
             g.drop_user("dz_e1"),
         ]
         .concat();

@@ -6,6 +6,7 @@ use crate::grants::{self, TableTarget};
 use crate::key_grants;
 use crate::secrets;
 use crate::subscription::{ConsumerRevoke, ProducerRevoke, SubscriptionDetails};
+use crate::tracking::UserRecord;
 
 use super::{admin, tracking, Checkpoints, StepError};
 
@@ -39,25 +40,13 @@ pub async fn producer_revoke(
     grants::for_engine(t.url.engine).map_err(|e| StepError::Unsupported(e.to_string()))?;
     let mut db = admin(ctx, &t).await?;
     let sql = db.grant_sql().await?;
-    if let Some(granted) = before.grants.get(&d.asset_details.id) {
-        // Revoke the table the grant recorded (not whatever Glue says today).
-        let target = {
-            let parts: Vec<&str> = granted.splitn(3, '.').collect();
-            TableTarget {
-                database: parts[0].into(),
-                schema: parts.get(1).copied().unwrap_or_default().into(),
-                table: parts.get(2).copied().unwrap_or_default().into(),
-            }
-        };
-        let same_schema = before
-            .grants
-            .iter()
-            .filter(|(a, loc)| {
-                *a != &d.asset_details.id
-                    && loc.rsplit_once('.').map(|x| x.0) == granted.rsplit_once('.').map(|x| x.0)
-            })
-            .count();
-        db.run_ignoring_missing(&sql.revoke(&before.user_name, &target, same_schema == 0))
+    // Revoke the table the grant recorded (not whatever Glue says today).
+    let target = before
+        .grants
+        .get(&d.asset_details.id)
+        .map(|l| location_target(l));
+    if let Some(target) = &target {
+        db.run_ignoring_missing(&sql.revoke(&before.user_name, target))
             .await?;
     }
     cp.reach("revoke").await?;
@@ -65,6 +54,21 @@ pub async fn producer_revoke(
         .remove_asset(&t.server, env, &d.asset_details.id)
         .await?;
     cp.reach("unrecorded").await?;
+    // The schema's access goes with its last granted table, decided on the record after this
+    // asset left it; a grant that recorded a table of the schema meanwhile may have granted
+    // before this REVOKE, so the record is read again and its tables granted again.
+    if let Some(target) = &target {
+        if schema_tables(after.as_ref(), target).is_empty() {
+            db.run_ignoring_missing(&sql.revoke_schema(&before.user_name, target))
+                .await?;
+            cp.reach("schema_revoked").await?;
+            let now = tracking.user(&t.server, env).await?;
+            for other in schema_tables(now.as_ref(), target) {
+                db.run_ignoring_missing(&sql.grant(&before.user_name, &other))
+                    .await?;
+            }
+        }
+    }
     let remaining: Vec<String> = after
         .as_ref()
         .map(|r| r.grants.keys().cloned().collect())
@@ -109,6 +113,26 @@ pub async fn producer_revoke(
     }
     tracing::info!(server = %t.server, user = %before.user_name, asset = %d.asset_details.id, dropped = result.user_dropped, "revoked");
     Ok(result)
+}
+
+/// A recorded location (`db.schema.table`) as a target.
+fn location_target(location: &str) -> TableTarget {
+    let parts: Vec<&str> = location.splitn(3, '.').collect();
+    TableTarget {
+        database: parts[0].into(),
+        schema: parts.get(1).copied().unwrap_or_default().into(),
+        table: parts.get(2).copied().unwrap_or_default().into(),
+    }
+}
+
+/// The tables `record` grants in `target`'s database and schema.
+fn schema_tables(record: Option<&UserRecord>, target: &TableTarget) -> Vec<TableTarget> {
+    record
+        .into_iter()
+        .flat_map(|r| r.grants.values())
+        .map(|l| location_target(l))
+        .filter(|o| o.database == target.database && o.schema == target.schema)
+        .collect()
 }
 
 /// Consumer revoke: the subscription record goes; with the user, the consumer secret is
