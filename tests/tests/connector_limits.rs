@@ -13,8 +13,7 @@ use integration_tests::*;
 use sqlx::{AssertSqlSafe, Executor};
 
 async fn pg_client() -> Client {
-    let rest = postgres_url().split_once('@').unwrap().1.to_owned();
-    let d = format!("postgres://jdbc:postgresql://{rest}?user=athena&password=athena");
+    let d = postgres_connection();
     client(connector(&[("default", &d)]).await, "pg").await
 }
 
@@ -241,8 +240,7 @@ async fn postgres_statements_are_cancelled_by_the_server_before_the_deadline() {
     // The configured timeout (`statement_timeout_seconds`) applies when it is shorter; the
     // session's idle limits are set.
     let c = {
-        let rest = postgres_url().split_once('@').unwrap().1.to_owned();
-        let d = format!("postgres://jdbc:postgresql://{rest}?user=athena&password=athena");
+        let d = postgres_connection();
         client(
             connector(&[("default", &d), ("statement_timeout_seconds", "1")]).await,
             "pg",
@@ -325,8 +323,7 @@ async fn a_request_near_the_lambda_deadline_ends_cleanly_with_an_error() {
     pg.execute("DROP SCHEMA IF EXISTS lim2 CASCADE; CREATE SCHEMA lim2; CREATE VIEW lim2.slow AS SELECT g AS id FROM generate_series(1, 3) g, pg_sleep(60)")
         .await
         .unwrap();
-    let rest = postgres_url().split_once('@').unwrap().1.to_owned();
-    let d = format!("postgres://jdbc:postgresql://{rest}?user=athena&password=athena");
+    let d = postgres_connection();
     let connector = connector(&[("default", &d)]).await;
     // Metadata first, without a deadline; then the read with 5 s left.
     let plain = client(connector.clone(), "pg").await;
@@ -392,8 +389,7 @@ async fn a_split_stops_reading_once_athena_reports_its_query_over() {
         .send()
         .await
         .unwrap();
-    let rest = postgres_url().split_once('@').unwrap().1.to_owned();
-    let d = format!("postgres://jdbc:postgresql://{rest}?user=athena&password=athena");
+    let d = postgres_connection();
     let config = athena_connector::config::Config::from_vars([("default".to_owned(), d)]);
     let states = std::sync::Arc::new(athena_connector::query_status::AthenaQueryStates::new(&aws));
     let connector = std::sync::Arc::new(
@@ -502,8 +498,7 @@ async fn get_splits_pages_within_one_partition() {
     pg.execute("DROP SCHEMA IF EXISTS lim4 CASCADE; CREATE SCHEMA lim4; CREATE TABLE lim4.t (id int8 PRIMARY KEY, s text); INSERT INTO lim4.t SELECT g, md5(g::text) FROM generate_series(1, 20000) g; ANALYZE lim4.t")
         .await
         .unwrap();
-    let rest = postgres_url().split_once('@').unwrap().1.to_owned();
-    let d = format!("postgres://jdbc:postgresql://{rest}?user=athena&password=athena");
+    let d = postgres_connection();
     let connector = connector(&[
         ("default", &d),
         ("split_target_bytes", "50000"),
@@ -588,8 +583,7 @@ async fn kms_data_keys_are_fetched_concurrently() {
             most: most.clone(),
         })
         .build();
-    let rest = postgres_url().split_once('@').unwrap().1.to_owned();
-    let d = format!("postgres://jdbc:postgresql://{rest}?user=athena&password=athena");
+    let d = postgres_connection();
     let config = athena_connector::config::Config::from_vars(
         [
             ("default", d.as_str()),

@@ -362,7 +362,7 @@ async fn no_generated_password_reaches_the_server_logs() {
         .await
         .unwrap();
     forget_mysql_record(&c, "env14m").await;
-    let hostport = mysql_hostport();
+    let hostport = mysql_server();
     glue_table(
         "myconn14",
         &format!("jdbc:mysql://{hostport}/prov14"),
@@ -419,17 +419,6 @@ async fn no_generated_password_reaches_the_server_logs() {
     steps::revoke(&c, &d).await.unwrap();
 }
 
-fn mysql_hostport() -> String {
-    mysql_url()
-        .split_once('@')
-        .unwrap()
-        .1
-        .rsplit_once('/')
-        .unwrap()
-        .0
-        .to_owned()
-}
-
 async fn forget_mysql_record(c: &Context, env: &str) {
     let _ = c
         .dynamodb()
@@ -437,7 +426,7 @@ async fn forget_mysql_record(c: &Context, env: &str) {
         .table_name("prov_users")
         .key(
             "server",
-            aws_sdk_dynamodb::types::AttributeValue::S(format!("mysql://{}", mysql_hostport())),
+            aws_sdk_dynamodb::types::AttributeValue::S(format!("mysql://{}", mysql_server())),
         )
         .key(
             "environment_id",
@@ -458,7 +447,7 @@ async fn revoking_what_the_database_no_longer_has_converges() {
     forget_mysql_record(&c, "env15").await;
     glue_table(
         "myconn15",
-        &format!("jdbc:mysql://{}/prov15", mysql_hostport()),
+        &format!("jdbc:mysql://{}/prov15", mysql_server()),
         "athena",
         "athena",
         PRODUCER_PROJECT,
@@ -551,7 +540,7 @@ async fn system_catalogs_and_schemas_outside_the_connection_are_refused() {
     }
     glue_table(
         "myconn16",
-        &format!("jdbc:mysql://{}/mysql", mysql_hostport()),
+        &format!("jdbc:mysql://{}/mysql", mysql_server()),
         "athena",
         "athena",
         PRODUCER_PROJECT,

@@ -275,14 +275,15 @@ impl Connector {
         deadline: Option<Instant>,
     ) -> Result<Vec<u8>, FunctionError> {
         // Without a deadline of its own, a request keeps the one it runs under.
+        let outer = deadline::current();
         let limits = Limits {
-            deadline: deadline.or(deadline::current().deadline),
+            deadline: deadline.or(outer.deadline),
             statement_timeout: self
                 .config
                 .as_ref()
                 .ok()
                 .and_then(|c| c.statement_timeout)
-                .or(deadline::current().statement_timeout),
+                .or(outer.statement_timeout),
         };
         deadline::scope(limits, self.handle_within(request)).await
     }
@@ -422,10 +423,7 @@ impl Connector {
             Request::GetTableLayout(r) => {
                 let (source, _) = self.source(&r.header.catalog_name).await?;
                 let partitions = if r.constraints.is_query_passthrough() {
-                    vec![IndexMap::from([(
-                        "partition_name".to_owned(),
-                        "*".to_owned(),
-                    )])]
+                    vec![crate::source::whole_table()]
                 } else {
                     let table = self
                         .table(&r.header.catalog_name, source.as_ref(), &r.table_name)

@@ -20,10 +20,7 @@ impl Connector {
         } else if r.constraints.limit().is_some() {
             // A pushed-down LIMIT (or top-N) is only exact over one split.
             if start == 0 && !partitions.is_empty() {
-                properties.push(IndexMap::from([(
-                    "partition_name".to_owned(),
-                    "*".to_owned(),
-                )]));
+                properties.push(crate::source::whole_table());
             }
         } else {
             let table = self

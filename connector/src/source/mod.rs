@@ -24,6 +24,12 @@ pub use connect::Connect;
 
 /// Split property naming the partition a split reads (`*` for the whole table).
 pub const PARTITION_NAME: &str = "partition_name";
+/// The one partition (and split) of a table read whole: a passthrough query, a pushed-down
+/// LIMIT, an unpartitioned table.
+pub fn whole_table() -> IndexMap<String, String> {
+    IndexMap::from([(PARTITION_NAME.to_owned(), "*".to_owned())])
+}
+
 /// Split property naming the partition's schema (PostgreSQL).
 pub const PARTITION_SCHEMA: &str = "partition_schema_name";
 /// Split properties bounding a range split (inclusive start, exclusive end).

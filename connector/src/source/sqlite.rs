@@ -23,7 +23,7 @@ use crate::sql::{Column, Dialect, Query, SelectBuilder, Sqlite};
 
 use super::{
     passthrough_columns, passthrough_sql, resolve_name, BatchSink, ReadPlan, Source, SourceError,
-    TableInfo, PARTITION_NAME,
+    TableInfo,
 };
 
 const SCHEMA: &str = "main";
@@ -365,10 +365,7 @@ impl Source for SqliteSource {
         _table: &TableInfo,
         _constraints: &Constraints,
     ) -> Result<Vec<IndexMap<String, String>>, SourceError> {
-        Ok(vec![IndexMap::from([(
-            PARTITION_NAME.to_owned(),
-            "*".to_owned(),
-        )])])
+        Ok(vec![super::whole_table()])
     }
 
     async fn split_partition(
