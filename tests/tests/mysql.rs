@@ -91,7 +91,7 @@ async fn every_type_reads_as_the_database_holds_it_and_unsigned_values_never_ove
             ("db", DataType::Float64),
             ("b1", DataType::Boolean),
             ("b8", DataType::Binary),
-            ("y", DataType::Int16),
+            ("y", DataType::Date32),
             ("dt", DataType::Date32),
             ("dtm", DataType::Date64),
             ("ts", DataType::Date64),
@@ -128,7 +128,8 @@ async fn every_type_reads_as_the_database_holds_it_and_unsigned_values_never_ove
         ("db", "CAST(db AS CHAR)"),
         ("b1", "IF(b1 IS NULL, NULL, IF(b1 = 1, 'true', 'false'))"),
         ("b8", "LOWER(HEX(b8))"),
-        ("y", "CAST(y AS CHAR)"),
+        // YEAR as the official connector reads it: January 1st of the year.
+        ("y", "CAST(DATEDIFF(MAKEDATE(y, 1), '1970-01-01') AS CHAR)"),
         ("dt", "CAST(DATEDIFF(dt, '1970-01-01') AS CHAR)"),
         (
             "dtm",
@@ -640,6 +641,51 @@ async fn zero_dates_read_as_null() {
             ),
             (Some("4".into()), None, None),
         ]
+    );
+    // zeroDateTimeBehavior, as Connector/J reads it: `round` gives 0001-01-01, `exception`
+    // fails the read naming the column.
+    let with = |behavior: &str| {
+        format!(
+            "{}&zeroDateTimeBehavior={behavior}",
+            mysql_connection("zerodates")
+        )
+    };
+    let round = client(connector(&[("default", &with("round"))]).await, "my").await;
+    let r = read(
+        &round,
+        "zerodates",
+        "t",
+        &["id", "d", "dt"],
+        &Constraints::default(),
+    )
+    .await
+    .unwrap();
+    let ids = column_text(&r.batch, "id");
+    let row1 = ids.iter().position(|i| i.as_deref() == Some("1")).unwrap();
+    // 0001-01-01 is day -719162 and millisecond -62135596800000 of the Unix epoch.
+    assert_eq!(
+        (
+            column_text(&r.batch, "d")[row1].clone(),
+            column_text(&r.batch, "dt")[row1].clone()
+        ),
+        (Some("-719162".into()), Some("-62135596800000".into()))
+    );
+    let strict = client(connector(&[("default", &with("EXCEPTION"))]).await, "my").await;
+    let err = read(
+        &strict,
+        "zerodates",
+        "t",
+        &["id", "d"],
+        &Constraints::default(),
+    )
+    .await
+    .err()
+    .unwrap();
+    assert!(
+        err.contains(
+            "column \"d\": a zero date is not a calendar date (zeroDateTimeBehavior=exception"
+        ),
+        "{err}"
     );
 }
 

@@ -1,8 +1,9 @@
 //! The deployment templates (`sam/*.yaml`) pass `cfn-lint` and `sam validate --lint`
 //! (both offline), and set what the code reads.
 
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::process::{Command, Output};
 
 fn sam_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../sam")
@@ -31,32 +32,40 @@ fn templates() -> Vec<PathBuf> {
     t
 }
 
+fn cfn_lint(template: &Path) -> Output {
+    Command::new(tool("cfn-lint"))
+        .arg(template)
+        .output()
+        .unwrap()
+}
+
+fn sam_validate(template: &Path) -> Output {
+    Command::new(tool("sam"))
+        .args(["validate", "--lint", "-t"])
+        .arg(template)
+        .current_dir(sam_dir())
+        .env("AWS_DEFAULT_REGION", "us-east-1")
+        .env("SAM_CLI_TELEMETRY", "0")
+        .output()
+        .unwrap()
+}
+
+/// Asserts that a tool accepted a template, showing what it said otherwise.
+fn assert_passed(what: &str, template: &Path, output: &Output) {
+    assert!(
+        output.status.success(),
+        "{what} {}:\n{}{}",
+        template.display(),
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+}
+
 #[test]
 fn every_template_passes_cfn_lint_and_sam_validate() {
     for t in templates() {
-        let lint = Command::new(tool("cfn-lint")).arg(&t).output().unwrap();
-        assert!(
-            lint.status.success(),
-            "cfn-lint {}:\n{}{}",
-            t.display(),
-            String::from_utf8_lossy(&lint.stdout),
-            String::from_utf8_lossy(&lint.stderr)
-        );
-        let validate = Command::new(tool("sam"))
-            .args(["validate", "--lint", "-t"])
-            .arg(&t)
-            .current_dir(sam_dir())
-            .env("AWS_DEFAULT_REGION", "us-east-1")
-            .env("SAM_CLI_TELEMETRY", "0")
-            .output()
-            .unwrap();
-        assert!(
-            validate.status.success(),
-            "sam validate {}:\n{}{}",
-            t.display(),
-            String::from_utf8_lossy(&validate.stdout),
-            String::from_utf8_lossy(&validate.stderr)
-        );
+        assert_passed("cfn-lint", &t, &cfn_lint(&t));
+        assert_passed("sam validate", &t, &sam_validate(&t));
     }
 }
 
@@ -117,7 +126,7 @@ fn the_connector_template_sets_what_the_connector_reads() {
 }
 
 /// The variables one template sets in its functions' `Environment.Variables`.
-fn env_vars_set(text: &str) -> std::collections::BTreeSet<String> {
+fn env_vars_set(text: &str) -> BTreeSet<String> {
     text.split("        Variables:\n")
         .skip(1)
         .flat_map(|block| {
@@ -163,7 +172,7 @@ fn the_provisioning_templates_match_the_provisioning_code() {
     }
     // Environment variables are read as `var("NAME"` (a helper or `std::env::var`; rustfmt
     // may break the line after the parenthesis).
-    let read: std::collections::BTreeSet<String> = code
+    let read: BTreeSet<String> = code
         .split("var(")
         .skip(1)
         .filter_map(|rest| rest.trim_start().strip_prefix('"'))
@@ -398,4 +407,257 @@ fn the_readme_deploy_commands_match_the_templates() {
         checked, 5,
         "connector, governance, producer, consumer twice"
     );
+}
+
+const SECURITY_GROUPS: &str = "List<AWS::EC2::SecurityGroup::Id>";
+const SUBNETS: &str = "List<AWS::EC2::Subnet::Id>";
+
+/// A template's parameters: (name, type).
+type Parameters = &'static [(&'static str, &'static str)];
+
+/// The parameters (name, type) of the official templates (awslabs/aws-athena-query-federation),
+/// with the template of ours that replaces each.
+const OFFICIAL_PARAMETERS: &[(&str, &str, Parameters)] = &[
+    (
+        "athena-postgresql.yaml",
+        "connector.yaml",
+        &[
+            ("LambdaFunctionName", "String"),
+            ("DefaultConnectionString", "String"),
+            ("SecretNamePrefix", "String"),
+            ("SpillBucket", "String"),
+            ("SpillPrefix", "String"),
+            ("LambdaTimeout", "Number"),
+            ("LambdaMemory", "Number"),
+            ("DisableSpillEncryption", "String"),
+            ("LambdaRoleARN", "String"),
+            ("SecurityGroupIds", SECURITY_GROUPS),
+            ("SubnetIds", SUBNETS),
+            ("CompositeHandler", "String"),
+            ("PermissionsBoundaryARN", "String"),
+            ("DefaultScale", "Number"),
+        ],
+    ),
+    (
+        "athena-mysql.yaml",
+        "connector.yaml",
+        &[
+            ("LambdaFunctionName", "String"),
+            ("DefaultConnectionString", "String"),
+            ("SecretNamePrefix", "String"),
+            ("SpillBucket", "String"),
+            ("SpillPrefix", "String"),
+            ("LambdaTimeout", "Number"),
+            ("LambdaMemory", "Number"),
+            ("LambdaRoleARN", "String"),
+            ("DisableSpillEncryption", "String"),
+            ("SecurityGroupIds", SECURITY_GROUPS),
+            ("SubnetIds", SUBNETS),
+            ("PermissionsBoundaryARN", "String"),
+        ],
+    ),
+    (
+        "athena-postgresql-connection.yaml",
+        "connector-connection.yaml",
+        &[
+            ("LambdaFunctionName", "String"),
+            ("SecretName", "String"),
+            ("SpillBucket", "String"),
+            ("GlueConnection", "String"),
+            ("LambdaRoleArn", "String"),
+            ("SecurityGroupIds", SECURITY_GROUPS),
+            ("SubnetIds", SUBNETS),
+            ("CompositeHandler", "String"),
+            ("DefaultScale", "Number"),
+            ("KmsKeyId", "String"),
+        ],
+    ),
+    (
+        "athena-mysql-connection.yaml",
+        "connector-connection.yaml",
+        &[
+            ("LambdaFunctionName", "String"),
+            ("SecretName", "String"),
+            ("SpillBucket", "String"),
+            ("GlueConnection", "String"),
+            ("LambdaRoleArn", "String"),
+            ("SecurityGroupIds", SECURITY_GROUPS),
+            ("SubnetIds", SUBNETS),
+            ("KmsKeyId", "String"),
+        ],
+    ),
+];
+
+/// A template's parameters and their types (the `Type:` lines of its `Parameters:` section).
+fn parameter_types(text: &str) -> BTreeMap<String, String> {
+    let section = text
+        .split("\nParameters:\n")
+        .nth(1)
+        .expect("no Parameters section");
+    let mut types = BTreeMap::new();
+    let mut parameter = None;
+    for line in section.lines() {
+        if line.starts_with(|c: char| c.is_ascii_alphabetic()) {
+            break; // the next section
+        }
+        if line.starts_with("  ") && !line.starts_with("   ") && line.ends_with(':') {
+            parameter = Some(line.trim().trim_end_matches(':').to_owned());
+        } else if let (Some(name), Some(t)) = (&parameter, line.strip_prefix("    Type: ")) {
+            types.insert(name.clone(), t.trim().trim_matches(['"', '\'']).to_owned());
+        }
+    }
+    types
+}
+
+/// Our templates declare every parameter of the official ones, with the same type. The one
+/// exception: SecurityGroupIds and SubnetIds are optional comma-delimited lists (the VPC is
+/// optional, as in the official SQL Server and Oracle templates), which take the values of the
+/// official `List<AWS::EC2::...::Id>` types unchanged.
+#[test]
+fn our_templates_declare_the_official_parameters_with_their_types() {
+    for (official, ours, parameters) in OFFICIAL_PARAMETERS {
+        let text = std::fs::read_to_string(sam_dir().join(ours)).unwrap();
+        let declared = parameter_types(&text);
+        for (name, official_type) in *parameters {
+            let our_type = declared
+                .get(*name)
+                .unwrap_or_else(|| panic!("{ours} lacks {name} of the official {official}"));
+            if matches!(*name, "SecurityGroupIds" | "SubnetIds") {
+                assert!(official_type.starts_with("List<AWS::EC2::"));
+                assert_eq!(
+                    (our_type.as_str(), default_of(&text, name).as_str()),
+                    ("CommaDelimitedList", "\"\""),
+                    "{ours}'s {name} is an optional list"
+                );
+            } else {
+                assert_eq!(
+                    our_type, official_type,
+                    "{ours}'s {name} (the official {official})"
+                );
+            }
+        }
+    }
+}
+
+/// A parent template that declares an official template's parameters with their official
+/// types and passes every one to `nested` (plus `extra`, a literal, when given).
+fn parent_template(nested: &Path, parameters: &[(&str, &str)], extra: Option<&str>) -> String {
+    let mut declared = String::new();
+    let mut passed = String::new();
+    for (name, ty) in parameters {
+        declared += &format!("  {name}:\n    Type: {ty}\n");
+        passed += &if ty.starts_with("List<") {
+            format!("        {name}: !Join [\",\", !Ref {name}]\n")
+        } else {
+            format!("        {name}: !Ref {name}\n")
+        };
+    }
+    if let Some(extra) = extra {
+        passed += &format!("        {extra}: x\n");
+    }
+    format!(
+        "AWSTemplateFormatVersion: \"2010-09-09\"\n\
+         Transform: AWS::Serverless-2016-10-31\n\
+         Description: An official template's parameters, passed to ours.\n\
+         Parameters:\n{declared}\
+         Resources:\n\
+         \x20 Connector:\n\
+         \x20   Type: AWS::Serverless::Application\n\
+         \x20   Properties:\n\
+         \x20     Location: {}\n\
+         \x20     Parameters:\n{passed}",
+        nested.display()
+    )
+}
+
+/// A parameter file written for an official template deploys unchanged with ours: a parent
+/// stack holding the official parameters, with their official types, can pass each to ours
+/// (cfn-lint's E3043 reads the nested template's parameters and rejects one it lacks, and a
+/// required one not passed).
+#[test]
+fn an_official_parameter_file_deploys_unchanged() {
+    let dir =
+        std::env::temp_dir().join(format!("athena-official-parameters-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    for (official, ours, parameters) in OFFICIAL_PARAMETERS {
+        let nested = sam_dir().join(ours).canonicalize().unwrap();
+        let parent = dir.join(official);
+        std::fs::write(&parent, parent_template(&nested, parameters, None)).unwrap();
+        assert_passed("cfn-lint", &parent, &cfn_lint(&parent));
+        assert_passed("sam validate", &parent, &sam_validate(&parent));
+
+        // cfn-lint passes silently when it cannot read the nested template: a parameter ours
+        // lacks must fail it, or the pass above proves nothing.
+        let control = dir.join(format!("unknown-parameter-{official}"));
+        std::fs::write(
+            &control,
+            parent_template(&nested, parameters, Some("NotAParameterOfOurs")),
+        )
+        .unwrap();
+        let lint = cfn_lint(&control);
+        let said = String::from_utf8_lossy(&lint.stdout);
+        assert!(
+            !lint.status.success()
+                && said.contains("E3043")
+                && said.contains("NotAParameterOfOurs"),
+            "cfn-lint did not check the parameters passed to {ours}:\n{said}"
+        );
+    }
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+/// The connector template passes the official parameters that mean something here to the
+/// variables the connector reads; the connection template leaves everything to the Glue
+/// connection and may read it.
+#[test]
+fn the_official_parameters_reach_the_connector() {
+    let connector = std::fs::read_to_string(sam_dir().join("connector.yaml")).unwrap();
+    for (var, parameter) in [
+        ("default_scale", "DefaultScale"),
+        ("is_FIPS_Enabled", "IsFIPSEnabled"),
+    ] {
+        assert!(
+            env_vars_set(&connector).contains(var),
+            "connector.yaml does not set {var}"
+        );
+        assert!(
+            connector.contains(&format!("          {var}: !Ref {parameter}\n")),
+            "connector.yaml sets {var} from {parameter}"
+        );
+    }
+    // The official defaults.
+    assert_eq!(default_of(&connector, "DefaultScale"), "0");
+    assert_eq!(default_of(&connector, "IsFIPSEnabled"), "\"false\"");
+    assert_eq!(
+        default_of(&connector, "CompositeHandler"),
+        "PostGreSqlMuxCompositeHandler"
+    );
+    let config = std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../connector/src/config/mod.rs"),
+    )
+    .unwrap();
+    for var in ["default_scale", "is_FIPS_Enabled", "glue_connection"] {
+        assert!(
+            config.contains(&format!("\"{var}\"")),
+            "the connector does not read {var}"
+        );
+    }
+
+    let connection = std::fs::read_to_string(sam_dir().join("connector-connection.yaml")).unwrap();
+    // A Lambda variable overrides the Glue connection's property, so none but its name.
+    assert_eq!(
+        env_vars_set(&connection),
+        BTreeSet::from(["glue_connection".to_owned()])
+    );
+    assert!(connection.contains("          glue_connection: !Ref GlueConnection\n"));
+    assert!(connection.contains(
+        "Action: glue:GetConnection\n\
+         \x20               Resource:\n\
+         \x20                 - !Sub arn:${AWS::Partition}:glue:${AWS::Region}:${AWS::AccountId}:connection/${GlueConnection}\n\
+         \x20                 - !Sub arn:${AWS::Partition}:glue:${AWS::Region}:${AWS::AccountId}:catalog\n"
+    ));
+    // As in connector.yaml, the only unscoped grant is ENI management.
+    for text in [&connector, &connection] {
+        assert_eq!(text.matches("Resource: \"*\"").count(), 1);
+    }
 }

@@ -64,7 +64,7 @@ async fn main() -> Result<(), lambda_runtime::Error> {
     // Splits stop reading once Athena reports their query finished or cancelled.
     let states = Arc::new(AthenaQueryStates::new(&aws));
     let connector = Arc::new(
-        Connector::with_aws(Config::from_env(), aws)
+        Connector::with_aws(Config::from_env_and_glue(&aws).await, aws)
             .with_query_states(states, query_status::DEFAULT_INTERVAL),
     );
     lambda_runtime::run(service_fn(move |event| handle(connector.clone(), event))).await

@@ -4,6 +4,7 @@
 use std::fmt;
 use std::path::PathBuf;
 
+use super::driver_params::DriverOptions;
 use super::jdbc_url::{redact, Engine, JdbcUrl, TlsMode, UrlError};
 
 /// Where a catalog's data lives and how to authenticate.
@@ -14,6 +15,8 @@ pub struct ConnectionString {
     pub secret: Option<String>,
     /// `iamAuth=true`: log in as the URL's `user` with an RDS IAM token ([`crate::rds_auth`]).
     pub iam_auth: bool,
+    /// What the URL's driver parameters ask of each connection.
+    pub driver: DriverOptions,
     /// The original text with passwords redacted, for messages.
     shown: String,
 }
@@ -55,6 +58,7 @@ impl ConnectionString {
                 target: Target::Sqlite(PathBuf::from(rest)),
                 secret: None,
                 iam_auth: false,
+                driver: DriverOptions::default(),
                 shown,
             });
         }
@@ -119,10 +123,19 @@ impl ConnectionString {
                 _ => {}
             }
         }
+        let (driver, no_effect) = DriverOptions::from_params(url.engine, &url.params)?;
+        for (name, why) in no_effect {
+            tracing::warn!(parameter = %name, "JDBC URL parameter accepted with no effect: {why}");
+        }
+        // pgjdbc's NonValidatingFactory: TLS as asked, the certificate not checked.
+        if driver.ssl_no_verify && url.tls > TlsMode::Require {
+            url.tls = TlsMode::Require;
+        }
         Ok(ConnectionString {
             target: Target::Server(url),
             secret,
             iam_auth,
+            driver,
             shown,
         })
     }

@@ -102,6 +102,14 @@ pub enum UrlError {
     Port { port: String, url: String },
     #[error("invalid value \"{value}\" for parameter {name}")]
     Param { name: String, value: String },
+    #[error("invalid value \"{value}\" for parameter {name}: expected {expected}")]
+    ParamValue {
+        name: String,
+        value: String,
+        expected: &'static str,
+    },
+    #[error("parameter {name} is not supported for {engine} connection strings (the README's \"JDBC URL parameters\" lists those that are)")]
+    UnknownParam { name: String, engine: Engine },
 }
 
 impl JdbcUrl {

@@ -1,13 +1,18 @@
 //! Configuration from the environment, under the official connectors' variable names
 //! (SPEC §6.1), and catalog multiplexing (§6.3).
 
+mod casing;
 mod connection_string;
+mod driver_params;
+pub mod glue_connection;
 mod jdbc_url;
 
 use std::collections::HashMap;
 use std::time::Duration;
 
+pub use casing::{CasingError, CasingMode};
 pub use connection_string::{secret_reference, ConnectionString, ConnectionStringError, Target};
+pub use driver_params::{parameter, DriverOptions, Handling, Parameter, ZeroDates, PARAMETERS};
 pub use jdbc_url::{redact, Engine, JdbcUrl, Password, TlsMode, UrlError};
 
 /// The spill prefix when `spill_prefix` is unset (the SDK's default).
@@ -77,6 +82,48 @@ pub struct Config {
     /// `statement_timeout_seconds`: the longest a database statement may run (default: the
     /// time left before the Lambda's deadline, at most 900 s; never beyond the deadline).
     pub statement_timeout: Option<Duration>,
+    /// `casing_mode`; unset, each engine's official default ([`CasingMode::default_for`]).
+    pub casing_mode: Option<CasingMode>,
+    /// `glue_connection`: the configuration came from this Glue connection.
+    pub glue_connection: Option<String>,
+    /// `partition_columns` (default false): tables carry the official connectors'
+    /// `partition_name` (and PostgreSQL's `partition_schema_name`) columns.
+    pub partition_columns: bool,
+    /// `is_fips_enabled` / `is_FIPS_Enabled`: TLS to the database with FIPS-approved cipher
+    /// suites only.
+    pub fips: bool,
+}
+
+/// Every variable the connector reads, for the README's table (checked by a test).
+/// `<catalog>_connection_string` stands for the whole family.
+pub const VARIABLES: &[&str] = &[
+    "default",
+    "<catalog>_connection_string",
+    "glue_connection",
+    "spill_bucket",
+    "spill_prefix",
+    "disable_spill_encryption",
+    "kms_key_id",
+    "MAX_BLOCK_SIZE_BYTES",
+    "default_scale",
+    "enable_query_passthrough",
+    "split_target_bytes",
+    "splits_per_page",
+    "secret_cache_ttl_seconds",
+    "statement_timeout_seconds",
+    "spill_put_request_headers",
+    "casing_mode",
+    "partition_columns",
+    "is_fips_enabled",
+    "is_FIPS_Enabled",
+];
+
+impl Config {
+    /// The casing of names for `engine`: `casing_mode`, else the official default.
+    pub fn casing_for(&self, engine: Engine) -> CasingMode {
+        self.casing_mode
+            .unwrap_or_else(|| CasingMode::default_for(engine, self.glue_connection.is_some()))
+    }
 }
 
 #[derive(Debug, thiserror::Error, PartialEq, Clone)]
@@ -96,6 +143,10 @@ pub enum ConfigError {
     /// Values are not shown: a header may carry a key (SSE-C).
     #[error("environment variable spill_put_request_headers: {0}")]
     SpillHeaders(String),
+    #[error("environment variable casing_mode: {0}")]
+    Casing(#[source] CasingError),
+    #[error(transparent)]
+    GlueConnection(#[from] glue_connection::GlueConnectionError),
     #[error("no connection string: set `default` (e.g. postgres://jdbc:postgresql://host:5432/db?${{secret}}) or `<catalog>_connection_string`")]
     NoCatalog,
     #[error("Catalog is not supported in multiplexer. After registering the catalog in Athena, must set '{catalog}_connection_string' environment variable in Lambda.")]
@@ -137,6 +188,21 @@ impl Config {
         Config::from_vars(std::env::vars())
     }
 
+    /// Reads the process environment beneath the variables of the Glue connection
+    /// `glue_connection` names, if any (fetched from Glue: this is the Lambda's way).
+    pub async fn from_env_and_glue(aws: &aws_config::SdkConfig) -> Result<Config, ConfigError> {
+        Config::from_vars_and_glue(std::env::vars().collect(), aws).await
+    }
+
+    /// [`Config::from_vars`] beneath the Glue connection's variables.
+    pub async fn from_vars_and_glue(
+        vars: Vec<(String, String)>,
+        aws: &aws_config::SdkConfig,
+    ) -> Result<Config, ConfigError> {
+        let vars = glue_connection::resolve(vars, &aws_sdk_glue::Client::new(aws)).await?;
+        Config::from_vars(vars)
+    }
+
     /// Reads configuration from `(name, value)` pairs (the environment, or a test's).
     pub fn from_vars(
         vars: impl IntoIterator<Item = (String, String)>,
@@ -158,16 +224,21 @@ impl Config {
                 }
             }
         }
-        let flag = |name: &str, default: bool| -> Result<bool, ConfigError> {
+        // As the official connectors read flags: `true` (any case) is true, anything else
+        // false; a value other than true/false is logged, since it is likely a mistake.
+        let flag = |name: &str, default: bool| -> bool {
             match get(name) {
-                None => Ok(default),
-                Some(v) if v.eq_ignore_ascii_case("true") => Ok(true),
-                Some(v) if v.eq_ignore_ascii_case("false") => Ok(false),
-                Some(v) => Err(ConfigError::Value {
-                    var: name.into(),
-                    expected: "true or false",
-                    value: v.into(),
-                }),
+                None => default,
+                Some(v) if v.eq_ignore_ascii_case("true") => true,
+                Some(v) if v.eq_ignore_ascii_case("false") => false,
+                Some(v) => {
+                    tracing::warn!(
+                        variable = name,
+                        value = v,
+                        "not true or false: read as false, as the official connectors do"
+                    );
+                    false
+                }
             }
         };
         let number = |name: &str| -> Result<Option<u64>, ConfigError> {
@@ -181,7 +252,7 @@ impl Config {
                 })
                 .transpose()
         };
-        let encryption = if flag("disable_spill_encryption", false)? {
+        let encryption = if flag("disable_spill_encryption", false) {
             SpillEncryption::Disabled
         } else if let Some(key_id) = get("kms_key_id") {
             SpillEncryption::Kms {
@@ -202,6 +273,18 @@ impl Config {
                     value: v.into(),
                 })?,
         };
+        let casing_mode = match get("casing_mode") {
+            None => None,
+            Some(v) => match CasingMode::parse(v).map_err(ConfigError::Casing)? {
+                Some(mode) => Some(mode),
+                // ANNOTATION (Snowflake and SAP HANA's) means nothing for these engines.
+                None => {
+                    return Err(ConfigError::Casing(CasingError::Annotation(
+                        default.as_ref().map_or(Engine::Postgres, |d| d.engine()),
+                    )))
+                }
+            },
+        };
         Ok(Config {
             default,
             catalogs,
@@ -220,7 +303,7 @@ impl Config {
                 },
             },
             default_scale,
-            query_passthrough: flag("enable_query_passthrough", true)?,
+            query_passthrough: flag("enable_query_passthrough", true),
             split_target_bytes: number("split_target_bytes")?.unwrap_or(128 << 20).max(1),
             secret_cache_ttl: Duration::from_secs(
                 number("secret_cache_ttl_seconds")?.unwrap_or(60),
@@ -229,6 +312,10 @@ impl Config {
             statement_timeout: number("statement_timeout_seconds")?
                 .filter(|s| *s > 0)
                 .map(Duration::from_secs),
+            casing_mode,
+            glue_connection: get("glue_connection").map(str::to_owned),
+            partition_columns: flag("partition_columns", false),
+            fips: flag("is_fips_enabled", false) || flag("is_FIPS_Enabled", false),
         })
     }
 
@@ -300,6 +387,50 @@ mod tests {
         ])
         .unwrap();
         assert_eq!(c.spill.encryption, SpillEncryption::Disabled);
+    }
+
+    #[test]
+    fn flags_are_read_as_leniently_as_the_official_connectors_read_them() {
+        // Only `true` (any case) is true; anything else is false (and logged).
+        let c = config(&[
+            ("default", "sqlite://d"),
+            ("disable_spill_encryption", "yes"),
+            ("enable_query_passthrough", "1"),
+            ("partition_columns", "TRUE"),
+            ("is_FIPS_Enabled", "true"),
+        ])
+        .unwrap();
+        assert_eq!(c.spill.encryption, SpillEncryption::Local);
+        assert!(!c.query_passthrough);
+        assert!(c.partition_columns && c.fips);
+        let c = config(&[("default", "sqlite://d")]).unwrap();
+        assert!(c.query_passthrough && !c.partition_columns && !c.fips);
+        assert_eq!(c.casing_mode, None);
+    }
+
+    #[test]
+    fn casing_defaults_per_engine_and_configuration_style() {
+        let pg = "postgres://jdbc:postgresql://h/db?${s}";
+        let c = config(&[("default", pg)]).unwrap();
+        assert_eq!(
+            c.casing_for(Engine::Postgres),
+            CasingMode::CaseInsensitiveSearch
+        );
+        assert_eq!(c.casing_for(Engine::Oracle), CasingMode::Upper);
+        let c = config(&[("default", pg), ("glue_connection", "shop")]).unwrap();
+        assert_eq!(c.glue_connection.as_deref(), Some("shop"));
+        assert_eq!(c.casing_for(Engine::Postgres), CasingMode::None);
+        assert_eq!(c.casing_for(Engine::SqlServer), CasingMode::Lower);
+        let c = config(&[
+            ("default", pg),
+            ("glue_connection", "shop"),
+            ("casing_mode", "CASE_INSENSITIVE_SEARCH"),
+        ])
+        .unwrap();
+        assert_eq!(
+            c.casing_for(Engine::Postgres),
+            CasingMode::CaseInsensitiveSearch
+        );
     }
 
     #[test]
@@ -406,8 +537,32 @@ mod tests {
             config(&[]).unwrap().connection_for("x").unwrap_err(),
             ConfigError::NoCatalog
         );
-        let e = config(&[("default", "postgres://jdbc:postgresql://h/db?password=pw&x")]).unwrap();
+        let e = config(&[(
+            "default",
+            "postgres://jdbc:postgresql://h/db?password=pw&ApplicationName=x",
+        )])
+        .unwrap();
         assert!(!format!("{e:?}").contains("pw&"));
+        let e = config(&[(
+            "default",
+            "postgres://jdbc:postgresql://h/db?password=pw&frobnicate=1",
+        )])
+        .unwrap_err()
+        .to_string();
+        assert_eq!(e, "environment variable default: parameter frobnicate is not supported for postgres connection strings (the README's \"JDBC URL parameters\" lists those that are)");
+        assert!(!e.contains("pw"));
+        assert_eq!(
+            config(&[("default", "sqlite://d"), ("casing_mode", "annotation")])
+                .unwrap_err()
+                .to_string(),
+            "environment variable casing_mode: casing_mode ANNOTATION is not supported for sqlite (the official connectors accept it only for Snowflake and SAP HANA); use case_insensitive_search"
+        );
+        assert_eq!(
+            config(&[("default", "sqlite://d"), ("casing_mode", "title")])
+                .unwrap_err()
+                .to_string(),
+            "environment variable casing_mode: expected none, lower, upper or case_insensitive_search, found \"title\""
+        );
         assert!(config(&[("default", "nope")])
             .unwrap_err()
             .to_string()

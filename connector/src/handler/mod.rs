@@ -115,9 +115,15 @@ pub struct ReadStats {
 }
 
 impl Connector {
-    /// Reads the environment; a configuration error is reported on the first request.
-    pub fn from_env() -> Connector {
-        Connector::new(Config::from_env())
+    /// Reads the environment (beneath the Glue connection `glue_connection` names, if any);
+    /// a configuration error is reported on the first request.
+    pub async fn from_env() -> Connector {
+        if std::env::var("glue_connection").is_ok_and(|v| !v.trim().is_empty()) {
+            let aws = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
+            Connector::with_aws(Config::from_env_and_glue(&aws).await, aws)
+        } else {
+            Connector::new(Config::from_env())
+        }
     }
 
     pub fn new(config: Result<Config, ConfigError>) -> Connector {
@@ -225,6 +231,8 @@ impl Connector {
                         true => Some(self.rds_tokens().await),
                         false => None,
                     },
+                    driver: connection.driver.clone(),
+                    casing: config.casing_for(engine),
                 };
                 match url.engine {
                     Engine::Postgres => Arc::new(PostgresSource::new(connect, config.default_scale)),

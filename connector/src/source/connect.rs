@@ -9,7 +9,7 @@ use sqlx::pool::{PoolConnection, PoolOptions};
 use sqlx::{ConnectOptions, Connection, Database, Pool};
 use tokio::sync::Mutex;
 
-use crate::config::{JdbcUrl, Password};
+use crate::config::{CasingMode, DriverOptions, JdbcUrl, Password};
 use crate::rds_auth::RdsTokens;
 use crate::secrets::SecretCache;
 
@@ -34,6 +34,10 @@ pub struct Connect {
     pub secrets: Arc<SecretCache>,
     /// `iamAuth=true`: RDS IAM tokens as passwords for the URL's user.
     pub iam: Option<Arc<RdsTokens>>,
+    /// The URL's driver parameters.
+    pub driver: DriverOptions,
+    /// How names from Athena find the database's (`casing_mode`).
+    pub casing: CasingMode,
 }
 
 impl Connect {
@@ -128,6 +132,21 @@ pub const SERVER_IDLE_TIMEOUT: Duration = Duration::from_secs(120);
 /// the pool would retry a refused connection until `ACQUIRE_TIMEOUT`.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 
+impl Connect {
+    /// `connectTimeout` / `loginTimeout`, else [`CONNECT_TIMEOUT`].
+    fn connect_timeout(&self) -> Duration {
+        self.driver.connect_timeout.unwrap_or(CONNECT_TIMEOUT)
+    }
+
+    /// The timeout of a statement starting now: the deadline's, capped by `socketTimeout`
+    /// (the server cancels the statement, where a driver's socket timeout would drop the
+    /// connection).
+    pub fn statement_timeout(&self) -> Duration {
+        let t = crate::deadline::statement_timeout();
+        self.driver.socket_timeout.map_or(t, |s| t.min(s))
+    }
+}
+
 /// A pool created on first use with the credentials of [`Connect`], and made anew when they
 /// change (a rotated secret once its cache expires, the next IAM token): existing
 /// connections finish their work. A rejected login drops it, fetches the credentials again
@@ -200,7 +219,7 @@ impl<DB: Database> RotatingPool<DB> {
                 }
             };
             let acquired = if pool.size() == 0 {
-                tokio::time::timeout(CONNECT_TIMEOUT, pool.acquire())
+                tokio::time::timeout(connect.connect_timeout(), pool.acquire())
                     .await
                     .unwrap_or(Err(sqlx::Error::PoolTimedOut))
             } else {
@@ -227,14 +246,17 @@ impl<DB: Database> RotatingPool<DB> {
                 // says it timed out: one direct attempt tells why (refused, unknown host).
                 Err(sqlx::Error::PoolTimedOut) if pool.size() == 0 => {
                     let direct = options(&user, password.as_ref());
-                    let why = match tokio::time::timeout(CONNECT_TIMEOUT, direct.connect()).await {
-                        Ok(Ok(c)) => {
-                            let _ = c.close().await;
-                            sqlx::Error::PoolTimedOut
-                        }
-                        Ok(Err(e)) => e,
-                        Err(_) => sqlx::Error::PoolTimedOut,
-                    };
+                    let why =
+                        match tokio::time::timeout(connect.connect_timeout(), direct.connect())
+                            .await
+                        {
+                            Ok(Ok(c)) => {
+                                let _ = c.close().await;
+                                sqlx::Error::PoolTimedOut
+                            }
+                            Ok(Err(e)) => e,
+                            Err(_) => sqlx::Error::PoolTimedOut,
+                        };
                     return Err(connect.connect_error(&user, why));
                 }
                 Err(e) => return Err(connect.connect_error(&user, e)),

@@ -16,6 +16,7 @@ use arrow::datatypes::{Field, Schema, SchemaRef};
 use async_trait::async_trait;
 use indexmap::IndexMap;
 
+use crate::config::CasingMode;
 use crate::protocol::{Constraints, TableName};
 use crate::secrets::SecretError;
 use crate::sql::{Column, Query, SqlError};
@@ -258,27 +259,43 @@ pub fn passthrough_sql(query: &str, columns: &[&Column]) -> String {
     )
 }
 
-/// Resolves a name Athena lower-cased against the real names: an exact match, else the one
-/// case-insensitive match; two that differ only in case are an error.
+/// Resolves a name Athena sent (lower-cased) against the database's names that equal it
+/// ignoring case, as `casing` says; errors name them after `qualifier` (a table's schema).
 pub fn resolve_name(
     kind: &'static str,
+    qualifier: Option<&str>,
     wanted: &str,
-    names: impl IntoIterator<Item = String>,
+    names: Vec<String>,
+    casing: CasingMode,
 ) -> Result<String, SourceError> {
-    let matches: Vec<String> = names
-        .into_iter()
-        .filter(|n| n.eq_ignore_ascii_case(wanted))
-        .collect();
-    match matches.len() {
-        0 => Err(SourceError::NotFound {
+    let qualified = |n: &str| match qualifier {
+        Some(q) => format!("{q}.{n}"),
+        None => n.to_owned(),
+    };
+    let shown = &qualified(wanted);
+    match casing.pick(wanted, names) {
+        Ok(name) => Ok(name),
+        Err(candidates) if candidates.is_empty() => Err(SourceError::NotFound {
             kind,
-            name: wanted.to_owned(),
+            name: shown.to_owned(),
         }),
-        1 => Ok(matches.into_iter().next().expect("one match")),
-        _ => Err(SourceError::Ambiguous {
+        Err(candidates) if casing == CasingMode::CaseInsensitiveSearch => {
+            Err(SourceError::Ambiguous {
+                kind,
+                name: shown.to_owned(),
+                candidates: candidates.iter().map(|c| qualified(c)).collect(),
+            })
+        }
+        Err(candidates) => Err(SourceError::NotFound {
             kind,
-            name: wanted.to_owned(),
-            candidates: matches,
+            name: format!(
+                "{shown} (casing_mode={casing} matches names exactly; the database has {}: set casing_mode=case_insensitive_search to find it)",
+                candidates
+                    .iter()
+                    .map(|c| qualified(c))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
         }),
     }
 }

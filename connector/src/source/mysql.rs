@@ -16,8 +16,7 @@ use sqlx::mysql::{MySqlConnectOptions, MySqlRow, MySqlSslMode};
 use sqlx::pool::PoolConnection;
 use sqlx::{AssertSqlSafe, Column as _, ConnectOptions, Row, TypeInfo};
 
-use crate::config::TlsMode;
-use crate::deadline;
+use crate::config::{TlsMode, ZeroDates};
 use crate::protocol::{Constraints, Scalar, TableName};
 use crate::source::builder::{BatchBuilder, ColumnBuilder};
 use crate::source::connect::{discard_on_error, RotatingPool, SERVER_IDLE_TIMEOUT};
@@ -89,7 +88,12 @@ pub fn map_column(quoted: &str, c: &MyColumn) -> Column {
         "double" | "real" => raw(DataType::Float64),
         "bit" if c.column_type == "bit(1)" => raw(DataType::Boolean),
         "bit" => raw(DataType::Binary),
-        "year" => raw(DataType::Int16),
+        // As the official connector (Connector/J's yearIsDateType): January 1st of the year;
+        // YEAR 0 (MySQL's zero value) is NULL.
+        "year" => (
+            format!("MAKEDATE(NULLIF({quoted}, 0), 1)"),
+            DataType::Date32,
+        ),
         "date" => raw(DataType::Date32),
         "datetime" | "timestamp" => raw(DataType::Date64),
         "char" | "varchar" | "tinytext" | "text" | "mediumtext" | "longtext" => raw(DataType::Utf8),
@@ -172,6 +176,9 @@ impl MySqlSource {
             // RDS takes IAM tokens through the cleartext plugin (TLS is then required).
             .enable_cleartext_plugin(self.connect.iam.is_some())
             .disable_statement_logging();
+        if let Some(ca) = &self.connect.driver.ssl_root_cert {
+            options = options.ssl_ca(ca);
+        }
         if let Some(p) = &password {
             options = options.password(p.expose());
         }
@@ -198,7 +205,7 @@ impl MySqlSource {
         .bind(schema)
         .fetch_all(&mut **conn)
         .await?;
-        resolve_name("schema", schema, names)
+        resolve_name("schema", None, schema, names, self.connect.casing)
     }
 
     /// Streams `sql` with `params` into `sink` as batches of `schema`, under a statement
@@ -220,7 +227,7 @@ impl MySqlSource {
         if passthrough {
             conn.close_on_drop();
         }
-        let sql = with_statement_timeout(sql, deadline::statement_timeout());
+        let sql = with_statement_timeout(sql, self.connect.statement_timeout());
         let sql = sql.as_str();
         let result: Result<(), SourceError> = async {
             if passthrough {
@@ -236,7 +243,7 @@ impl MySqlSource {
                 }
                 let mut rows = q.fetch(&mut *conn);
                 while let Some(row) = rows.try_next().await? {
-                    decode_row(&row, &mut out, names)?;
+                    decode_row(&row, &mut out, names, self.connect.driver.zero_dates)?;
                     out.rows += 1;
                     if out.is_full() {
                         sink.push(out.finish()).await?;
@@ -428,8 +435,41 @@ fn datetime_value(raw: &[u8]) -> Result<Option<NaiveDateTime>, String> {
         .ok_or_else(malformed)
 }
 
+/// A date/time value's bytes, zero dates included (`None` only for NULL): the driver's
+/// `Option` decoding reads a zero date as NULL, which `zeroDateTimeBehavior` must tell apart.
+fn date_bytes(row: &MySqlRow, i: usize) -> Result<Option<&[u8]>, sqlx::Error> {
+    match row.try_get_unchecked::<&[u8], _>(i) {
+        Ok(raw) => Ok(Some(raw)),
+        Err(sqlx::Error::ColumnDecode { source, .. })
+            if source.is::<sqlx::error::UnexpectedNullError>() =>
+        {
+            Ok(None)
+        }
+        Err(e) => Err(e),
+    }
+}
+
+/// [`datetime_value`], with what is not a calendar date treated as `zeroDateTimeBehavior`
+/// says: NULL, an error, or `0001-01-01 00:00:00` (Connector/J's `round`).
+fn calendar_value(raw: &[u8], zero_dates: ZeroDates) -> Result<Option<NaiveDateTime>, String> {
+    match (datetime_value(raw)?, zero_dates) {
+        (Some(t), _) => Ok(Some(t)),
+        (None, ZeroDates::Null) => Ok(None),
+        (None, ZeroDates::Error) => Err(
+            "a zero date is not a calendar date (zeroDateTimeBehavior=exception; convertToNull reads it as NULL)".into(),
+        ),
+        (None, ZeroDates::Round) => Ok(NaiveDate::from_ymd_opt(1, 1, 1)
+            .and_then(|d| d.and_hms_opt(0, 0, 0))),
+    }
+}
+
 /// Appends one row, decoding each value by its result column's runtime type.
-fn decode_row(row: &MySqlRow, out: &mut BatchBuilder, names: &[String]) -> Result<(), SourceError> {
+fn decode_row(
+    row: &MySqlRow,
+    out: &mut BatchBuilder,
+    names: &[String],
+    zero_dates: ZeroDates,
+) -> Result<(), SourceError> {
     for (i, builder) in out.columns.iter_mut().enumerate() {
         let column = &row.columns()[i];
         let type_name = column.type_info().name();
@@ -498,12 +538,14 @@ fn decode_row(row: &MySqlRow, out: &mut BatchBuilder, names: &[String]) -> Resul
             ColumnBuilder::Utf8(b) => put!(b, get!(&str)),
             ColumnBuilder::Binary(b) => put!(b, get!(&[u8])),
             // Decoded from the wire here: MySQL's zero dates ('0000-00-00') and dates with a
-            // zero month or day are not calendar dates and read as NULL, where the driver
-            // (like Connector/J's default) would fail the whole read (upstream #362).
+            // zero month or day are not calendar dates and read as `zeroDateTimeBehavior`
+            // says (NULL by default, where Connector/J's default fails the whole read,
+            // upstream #362).
             ColumnBuilder::Date32(b) => put!(
                 b,
-                get!(&[u8])
-                    .map(datetime_value)
+                date_bytes(row, i)
+                    .map_err(fail)?
+                    .map(|raw| calendar_value(raw, zero_dates))
                     .transpose()
                     .map_err(err)?
                     .flatten()
@@ -514,8 +556,9 @@ fn decode_row(row: &MySqlRow, out: &mut BatchBuilder, names: &[String]) -> Resul
             ),
             ColumnBuilder::Date64(b) => put!(
                 b,
-                get!(&[u8])
-                    .map(datetime_value)
+                date_bytes(row, i)
+                    .map_err(fail)?
+                    .map(|raw| calendar_value(raw, zero_dates))
                     .transpose()
                     .map_err(err)?
                     .flatten()
@@ -576,10 +619,11 @@ impl Source for MySqlSource {
         .await?;
         let table = resolve_name(
             "table",
-            &format!("{schema}.{}", name.table_name),
-            tables.into_iter().map(|t| format!("{schema}.{t}")),
+            Some(&schema),
+            &name.table_name,
+            tables,
+            self.connect.casing,
         )?;
-        let table = table[schema.len() + 1..].to_owned();
         let rows = sqlx::query(
             "SELECT CAST(column_name AS CHAR), CAST(lower(data_type) AS CHAR), CAST(lower(column_type) AS CHAR), \
                     CAST(numeric_precision AS SIGNED), CAST(numeric_scale AS SIGNED) \
@@ -632,7 +676,11 @@ impl Source for MySqlSource {
             let (select, data_type) = match type_name {
                 "BOOLEAN" => (quoted, DataType::Boolean),
                 "TINYINT" => (quoted, DataType::Int8),
-                "TINYINT UNSIGNED" | "SMALLINT" | "YEAR" => (quoted, DataType::Int16),
+                "TINYINT UNSIGNED" | "SMALLINT" => (quoted, DataType::Int16),
+                "YEAR" => (
+                    format!("MAKEDATE(NULLIF({quoted}, 0), 1)"),
+                    DataType::Date32,
+                ),
                 "SMALLINT UNSIGNED" | "MEDIUMINT" | "MEDIUMINT UNSIGNED" | "INT" => {
                     (quoted, DataType::Int32)
                 }

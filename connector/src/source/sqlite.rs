@@ -17,6 +17,7 @@ use sqlx::sqlite::{SqliteConnectOptions, SqlitePool, SqlitePoolOptions, SqliteRo
 use sqlx::{AssertSqlSafe, ConnectOptions, Row, TypeInfo, ValueRef};
 use tokio::sync::OnceCell;
 
+use crate::config::CasingMode;
 use crate::protocol::{format_decimal, Constraints, Scalar, TableName};
 use crate::source::builder::{BatchBuilder, ColumnBuilder};
 use crate::sql::{Column, Dialect, Query, SelectBuilder, Sqlite};
@@ -324,7 +325,14 @@ impl Source for SqliteSource {
             .bind(&name.table_name)
             .fetch_all(pool)
             .await?;
-        let table = resolve_name("table", &name.table_name, tables)?;
+        // SQLite is not an official engine: its names are always found ignoring case.
+        let table = resolve_name(
+            "table",
+            None,
+            &name.table_name,
+            tables,
+            CasingMode::CaseInsensitiveSearch,
+        )?;
         let rows = sqlx::query("SELECT name, type FROM pragma_table_info(?1) ORDER BY cid")
             .bind(&table)
             .fetch_all(pool)

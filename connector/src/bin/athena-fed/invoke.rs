@@ -8,7 +8,7 @@ use crate::{Failure, UsageError};
 /// The response JSON, exactly as the Lambda would return it (pretty-printed).
 pub async fn invoke(bytes: &[u8]) -> Result<String, Failure> {
     parse_request(bytes).map_err(|e| UsageError(e.to_string()))?;
-    let connector = Connector::from_env();
+    let connector = Connector::from_env().await;
     match connector.handle(bytes).await {
         Ok(response) => {
             let value: serde_json::Value =
@@ -32,6 +32,7 @@ pub async fn sql(bytes: &[u8]) -> Result<String, Failure> {
         .into());
     };
     let query = Connector::from_env()
+        .await
         .read_sql(&r)
         .await
         .map_err(|e| Failure::Connector(e.to_string()))?;

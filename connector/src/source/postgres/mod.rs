@@ -65,10 +65,30 @@ impl PostgresSource {
                 TlsMode::VerifyCa => PgSslMode::VerifyCa,
                 TlsMode::VerifyFull => PgSslMode::VerifyFull,
             })
-            .application_name("athena-federation")
-            // Naive timestamps are read as UTC wall clock, zoned ones as UTC instants.
-            .options([("TimeZone", "UTC")])
+            .application_name(
+                self.connect
+                    .driver
+                    .application_name
+                    .as_deref()
+                    .unwrap_or("athena-federation"),
+            )
             .disable_statement_logging();
+        // Naive timestamps are read as UTC wall clock, zoned ones as UTC instants.
+        let mut settings = vec![("TimeZone", "UTC")];
+        let driver = &self.connect.driver;
+        if let Some(schema) = &driver.current_schema {
+            settings.push(("search_path", schema));
+        }
+        options = options.options(settings);
+        if let Some(cert) = &driver.ssl_root_cert {
+            options = options.ssl_root_cert(cert);
+        }
+        if let Some(cert) = &driver.ssl_cert {
+            options = options.ssl_client_cert(cert);
+        }
+        if let Some(key) = &driver.ssl_key {
+            options = options.ssl_client_key(key);
+        }
         if let Some(p) = &password {
             options = options.password(p.expose());
         }
@@ -95,7 +115,7 @@ impl PostgresSource {
         .bind(schema)
         .fetch_all(&mut **conn)
         .await?;
-        resolve_name("schema", schema, names)
+        resolve_name("schema", None, schema, names, self.connect.casing)
     }
 
     async fn columns(
@@ -184,7 +204,7 @@ impl PostgresSource {
                 .collect::<Vec<_>>()
                 .join(", ");
             let mut q = sqlx::query(AssertSqlSafe(format!("SELECT {settings}")))
-                .bind(deadline::statement_timeout().as_millis().to_string());
+                .bind(self.connect.statement_timeout().as_millis().to_string());
             for p in params {
                 q = q.bind(setting_text(p)?);
             }
@@ -428,10 +448,11 @@ impl Source for PostgresSource {
         .await?;
         let table = resolve_name(
             "table",
-            &format!("{schema}.{}", name.table_name),
-            tables.into_iter().map(|t| format!("{schema}.{t}")),
+            Some(&schema),
+            &name.table_name,
+            tables,
+            self.connect.casing,
         )?;
-        let table = table[schema.len() + 1..].to_owned();
         let columns = self.columns(&mut conn, &schema, &table).await?;
         Ok(TableInfo {
             name: TableName::new(schema, table),

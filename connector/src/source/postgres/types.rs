@@ -144,6 +144,20 @@ pub fn map_column(quoted: &str, c: &PgColumn, default_scale: i8) -> (Column, Dec
                 },
             );
         }
+        // As the official connector: bit(1) is a boolean, oid a bigint (unsigned 32-bit, so
+        // it needs the wider type).
+        if c.type_name == "bit" && c.typmod == 1 {
+            return (
+                column(format!("({quoted} = B'1')"), DataType::Boolean),
+                Decode::Bool,
+            );
+        }
+        if c.type_name == "oid" {
+            return (
+                column(format!("{quoted}::int8"), DataType::Int64),
+                Decode::Int8,
+            );
+        }
         if let Some((t, d)) = scalar(&c.type_name, c.typmod, default_scale) {
             // char(n) is blank-padded; Athena sees the trimmed text, as upstream. An
             // unbounded numeric is seen at `default_scale`: filters and ORDER BY must compare
@@ -258,6 +272,25 @@ mod tests {
         assert_eq!(
             map_column("\"c\"", &col("money", -1), 0).0.data_type,
             DataType::Decimal128(19, 2)
+        );
+    }
+
+    #[test]
+    fn bit_1_and_oid_follow_the_official_connector() {
+        let (c, d) = map_column("\"c\"", &col("bit", 1), 0);
+        assert_eq!(
+            (c.select.as_str(), &c.data_type, d),
+            ("(\"c\" = B'1')", &DataType::Boolean, Decode::Bool)
+        );
+        let (c, _) = map_column("\"c\"", &col("bit", 8), 0);
+        assert_eq!(
+            (c.select.as_str(), &c.data_type),
+            ("\"c\"::text", &DataType::Utf8)
+        );
+        let (c, d) = map_column("\"c\"", &col("oid", -1), 0);
+        assert_eq!(
+            (c.select.as_str(), &c.data_type, d),
+            ("\"c\"::int8", &DataType::Int64, Decode::Int8)
         );
     }
 }
