@@ -10,10 +10,11 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use arrow::array::{Array, RecordBatch, StringArray};
-use arrow::datatypes::{DataType, Field, Schema};
+use arrow::datatypes::{DataType, Field, Schema, SchemaRef};
 use indexmap::IndexMap;
 use tokio::sync::{Mutex, OnceCell};
 
+mod partition_columns;
 mod read;
 mod splits;
 
@@ -22,11 +23,11 @@ pub use read::{SchemaError, MAX_REQUEST_BLOCK_BYTES};
 use crate::config::{Config, ConfigError, Engine, Target};
 use crate::deadline::{self, Limits, MARGIN};
 use crate::protocol::{
-    parse_request, Block, FunctionError, GetDataSourceCapabilitiesResponse, GetSplitsResponse,
-    GetTableLayoutResponse, GetTableResponse, ListSchemasResponse, ListTablesResponse,
-    OptimizationSubType, PingResponse, ReadRecordsRequest, ReadRecordsResponse,
-    RemoteReadRecordsResponse, Request, Response, SerDeVersion, Split, StandardFunction, TableName,
-    CONNECTOR_EXCEPTION, SDK_CAPABILITIES, THROTTLE_EXCEPTION, UNLIMITED_PAGE_SIZE,
+    parse_request, Block, Constraints, FunctionError, GetDataSourceCapabilitiesResponse,
+    GetSplitsResponse, GetTableLayoutResponse, GetTableResponse, ListSchemasResponse,
+    ListTablesResponse, OptimizationSubType, PingResponse, ReadRecordsRequest, ReadRecordsResponse,
+    RemoteReadRecordsResponse, Request, Response, Scalar, SerDeVersion, Split, StandardFunction,
+    TableName, CONNECTOR_EXCEPTION, SDK_CAPABILITIES, THROTTLE_EXCEPTION, UNLIMITED_PAGE_SIZE,
 };
 use crate::query_status::{QueryStates, Watch};
 use crate::rds_auth::RdsTokens;
@@ -403,7 +404,7 @@ impl Connector {
                 })
             }
             Request::GetTable(r) => {
-                let (source, _) = self.source(&r.header.catalog_name).await?;
+                let (source, engine) = self.source(&r.header.catalog_name).await?;
                 if !r.query_passthrough_arguments.is_empty() {
                     let query = self.passthrough_query(&r.query_passthrough_arguments)?;
                     let columns = source.query_columns(query).await?;
@@ -421,22 +422,41 @@ impl Connector {
                 let table = self
                     .table(&r.header.catalog_name, source.as_ref(), &r.table_name)
                     .await?;
+                let (schema, partition_columns) = if self.config()?.partition_columns {
+                    (
+                        partition_columns::extend_schema(&table.schema(), engine),
+                        partition_columns::names(engine)
+                            .iter()
+                            .map(|n| (*n).to_owned())
+                            .collect(),
+                    )
+                } else {
+                    (table.schema(), vec![])
+                };
                 Response::GetTable(GetTableResponse {
                     catalog_name: r.header.catalog_name.clone(),
                     table_name: table.name.clone(),
-                    schema: table.schema(),
-                    partition_columns: vec![],
+                    schema,
+                    partition_columns,
                 })
             }
             Request::GetTableLayout(r) => {
-                let (source, _) = self.source(&r.header.catalog_name).await?;
+                let (source, engine) = self.source(&r.header.catalog_name).await?;
                 let partitions = if r.constraints.is_query_passthrough() {
                     vec![crate::source::whole_table()]
                 } else {
                     let table = self
                         .table(&r.header.catalog_name, source.as_ref(), &r.table_name)
                         .await?;
-                    source.partitions(&table, &r.constraints).await?
+                    let (constraints, on_partitions) =
+                        self.database_constraints(&r.constraints, engine)?;
+                    let mut kept = Vec::new();
+                    for p in source.partitions(&table, &constraints).await? {
+                        if partition_columns::admits(&p, &on_partitions)? {
+                            kept.push(p);
+                        }
+                    }
+                    kept
                 };
                 Response::GetTableLayout(GetTableLayoutResponse {
                     catalog_name: r.header.catalog_name.clone(),
@@ -459,6 +479,20 @@ impl Connector {
                     r.method_name
                 )))
             }
+        })
+    }
+
+    /// The constraints the database evaluates, and the predicates on the partition
+    /// columns (`partition_columns=true`), which prune partitions instead.
+    fn database_constraints(
+        &self,
+        constraints: &Constraints,
+        engine: Engine,
+    ) -> Result<(Constraints, IndexMap<String, crate::protocol::ValueSet>), HandlerError> {
+        Ok(if self.config()?.partition_columns {
+            partition_columns::database_constraints(constraints, engine)
+        } else {
+            (constraints.clone(), IndexMap::new())
         })
     }
 

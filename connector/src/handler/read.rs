@@ -10,7 +10,16 @@ impl Connector {
         r: &ReadRecordsRequest,
     ) -> Result<(Response, ReadStats), HandlerError> {
         let config = self.config()?;
-        let (source, _) = self.source(&r.header.catalog_name).await?;
+        let (source, engine) = self.source(&r.header.catalog_name).await?;
+        // What the database reads: the request without the partition columns, which are
+        // the split's values (`partition_columns=true`).
+        let (constraints, _) = self.database_constraints(&r.constraints, engine)?;
+        let (schema, constants) = match config.partition_columns {
+            true if !r.constraints.is_query_passthrough() => {
+                partition_columns::split_schema(&r.schema, engine, &r.split.properties)
+            }
+            _ => (r.schema.clone(), vec![]),
+        };
         // The request schema against what the read produces, once and before any row: a
         // mismatch is an error naming the column, never a failure assembling a batch.
         let table = if r.constraints.is_query_passthrough() {
@@ -26,13 +35,12 @@ impl Connector {
             let table = self
                 .table(&r.header.catalog_name, source.as_ref(), &r.table_name)
                 .await?;
-            let columns = r
-                .schema
+            let columns = schema
                 .fields()
                 .iter()
                 .map(|f| table.resolve_column(f.name()))
                 .collect::<Result<Vec<_>, _>>()?;
-            check_schema(&r.schema, &columns, "table")?;
+            check_schema(&schema, &columns, "table")?;
             Some(table)
         };
         let (max_block, max_inline) = block_sizes(config.spill.max_block_size, r);
@@ -72,11 +80,20 @@ impl Connector {
         let read = if let Some(table) = &table {
             let plan = ReadPlan {
                 table,
-                schema: r.schema.clone(),
-                constraints: &r.constraints,
+                schema,
+                constraints: &constraints,
                 split: &r.split.properties,
             };
-            source.read(plan, &mut sink).await
+            if constants.is_empty() {
+                source.read(plan, &mut sink).await
+            } else {
+                let mut sink = partition_columns::WithConstants {
+                    inner: &mut sink,
+                    schema: r.schema.clone(),
+                    constants: &constants,
+                };
+                source.read(plan, &mut sink).await
+            }
         } else {
             let query = self.passthrough_query(&r.constraints.query_passthrough_arguments)?;
             source.read_query(query, r.schema.clone(), &mut sink).await
@@ -114,7 +131,7 @@ impl Connector {
 
     /// The statement a ReadRecordsRequest would run (`athena-fed sql`).
     pub async fn read_sql(&self, r: &ReadRecordsRequest) -> Result<Query, HandlerError> {
-        let (source, _) = self.source(&r.header.catalog_name).await?;
+        let (source, engine) = self.source(&r.header.catalog_name).await?;
         if r.constraints.is_query_passthrough() {
             let query = self.passthrough_query(&r.constraints.query_passthrough_arguments)?;
             return Ok(Query {
@@ -125,10 +142,15 @@ impl Connector {
         let table = self
             .table(&r.header.catalog_name, source.as_ref(), &r.table_name)
             .await?;
+        let (constraints, _) = self.database_constraints(&r.constraints, engine)?;
+        let schema = match self.config()?.partition_columns {
+            true => partition_columns::split_schema(&r.schema, engine, &r.split.properties).0,
+            false => r.schema.clone(),
+        };
         let plan = ReadPlan {
             table: &table,
-            schema: r.schema.clone(),
-            constraints: &r.constraints,
+            schema,
+            constraints: &constraints,
             split: &r.split.properties,
         };
         Ok(source.sql(&plan)?)

@@ -7,7 +7,8 @@ impl Connector {
     /// Splits of the requested partitions, a page at a time.
     pub(super) async fn get_splits(&self, r: &GetSplitsRequest) -> Result<Response, HandlerError> {
         let config = self.config()?;
-        let (source, _) = self.source(&r.header.catalog_name).await?;
+        let (source, engine) = self.source(&r.header.catalog_name).await?;
+        let (constraints, _) = self.database_constraints(&r.constraints, engine)?;
         let partitions = block_rows(&r.partitions)?;
         let (start, skip) = match &r.continuation_token {
             Some(t) => parse_split_token(t)?,
@@ -17,7 +18,7 @@ impl Connector {
         let mut next = None;
         if r.constraints.is_query_passthrough() {
             properties.push(r.constraints.query_passthrough_arguments.clone());
-        } else if r.constraints.limit().is_some() {
+        } else if constraints.limit().is_some() {
             // A pushed-down LIMIT (or top-N) is only exact over one split.
             if start == 0 && !partitions.is_empty() {
                 properties.push(crate::source::whole_table());
