@@ -64,7 +64,7 @@ def cases():
 
 
 def run_measured(cmd):
-    """Wall time and peak RSS (MiB) of one process, from wait4."""
+    """Wall time, peak RSS (MiB) and user + system CPU seconds of one process, from wait4."""
     start = time.perf_counter()
     p = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                          env=dict(os.environ, PGPASSWORD="athena"))
@@ -75,7 +75,7 @@ def run_measured(cmd):
     p.returncode = os.waitstatus_to_exitcode(status)
     if p.returncode != 0:
         sys.exit(f"{' '.join(cmd[:3])}: exit {p.returncode}: {err.decode()[-500:]}")
-    return wall, usage.ru_maxrss / 1024, out.decode().strip()
+    return wall, usage.ru_maxrss / 1024, usage.ru_utime + usage.ru_stime, out.decode().strip()
 
 
 def rows_of(tool, out):
@@ -92,28 +92,32 @@ def main():
     results = {}
     for rep in range(reps):
         for db, tool, n, cmd in cases():
-            wall, rss, out = run_measured(cmd)
+            wall, rss, cpu, out = run_measured(cmd)
             rows = rows_of(tool, out)
             if rows is not None and rows != expected:
                 sys.exit(f"{db} {tool} x{n}: {rows} rows, expected {expected}")
-            results.setdefault((db, tool, n), []).append((wall, rss))
+            results.setdefault((db, tool, n), []).append((wall, rss, cpu))
         print(f"repetition {rep + 1}/{reps} done", file=sys.stderr)
     csv_mb = int(os.environ["BENCH_CSV_BYTES"]) / 1e6
     print(f"\nTPC-H lineitem SF {os.environ['SF']}: {expected:,} rows, CSV {csv_mb:.1f} MB; "
           f"{reps} repetitions, medians (min-max)\n")
-    print("| db | reader | parallel | wall s | rows/s | MB/s (CSV) | peak RSS MiB | vs connectorx |")
-    print("|---|---|---|---|---|---|---|---|")
+    print("| db | reader | parallel | wall s | rows/s | MB/s (CSV) | client CPU s (user+sys) | CPU µs/row | peak RSS MiB | vs connectorx |")
+    print("|---|---|---|---|---|---|---|---|---|---|")
     for (db, tool, n), runs in results.items():
-        walls = [w for w, _ in runs]
+        walls = [w for w, _, _ in runs]
         med = statistics.median(walls)
-        rss = statistics.median([r for _, r in runs])
+        rss = statistics.median([r for _, r, _ in runs])
+        cpu = statistics.median([c for _, _, c in runs])
         ratio = ""
         if tool == "ours" and (db, "connectorx", n) in results:
-            peer = statistics.median([w for w, _ in results[(db, "connectorx", n)]])
-            peer_rss = statistics.median([r for _, r in results[(db, "connectorx", n)]])
-            ratio = f"time {med / peer:.2f}x, memory {rss / peer_rss:.2f}x"
+            peer = results[(db, "connectorx", n)]
+            peer_wall = statistics.median([w for w, _, _ in peer])
+            peer_rss = statistics.median([r for _, r, _ in peer])
+            peer_cpu = statistics.median([c for _, _, c in peer])
+            ratio = f"time {med / peer_wall:.2f}x, CPU {cpu / peer_cpu:.2f}x, memory {rss / peer_rss:.2f}x"
         print(f"| {db} | {tool} | {n} | {med:.2f} ({min(walls):.2f}-{max(walls):.2f}) | "
-              f"{expected / med / 1e6:.2f} M | {csv_mb / med:.0f} | {rss:.0f} | {ratio} |")
+              f"{expected / med / 1e6:.2f} M | {csv_mb / med:.0f} | {cpu:.2f} | "
+              f"{cpu / expected * 1e6:.2f} | {rss:.0f} | {ratio} |")
 
 
 if __name__ == "__main__":

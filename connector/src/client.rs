@@ -288,6 +288,24 @@ impl Client {
         }
     }
 
+    /// One ReadRecords call, answered as the Lambda answers it (an inline block, or the
+    /// locations of the blocks it spilled), without reading spilled blocks back.
+    pub async fn read_records(
+        &self,
+        table: &TableName,
+        schema: SchemaRef,
+        split: Split,
+        constraints: &Constraints,
+    ) -> Result<Response, ClientError> {
+        self.send(Request::ReadRecords(self.read_request(
+            table,
+            schema,
+            split,
+            constraints,
+        )))
+        .await
+    }
+
     /// The SQL one split would run, where the transport can tell.
     pub async fn sql(
         &self,
@@ -325,14 +343,16 @@ impl Client {
         split: Split,
         constraints: &Constraints,
     ) -> Result<BoxStream<'static, Result<RecordBatch, ClientError>>, ClientError> {
-        let r = self
-            .send(Request::ReadRecords(self.read_request(
-                table,
-                schema,
-                split,
-                constraints,
-            )))
-            .await?;
+        let r = self.read_records(table, schema, split, constraints).await?;
+        self.blocks(r)
+    }
+
+    /// The record batches of a ReadRecords answer: its inline block, or its spilled blocks
+    /// fetched, decrypted and decoded as the stream is polled.
+    pub fn blocks(
+        &self,
+        r: Response,
+    ) -> Result<BoxStream<'static, Result<RecordBatch, ClientError>>, ClientError> {
         match r {
             Response::ReadRecords(r) => {
                 let block = (r.records.num_rows() > 0 || r.records.batch.num_columns() == 0)

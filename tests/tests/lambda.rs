@@ -237,6 +237,78 @@ async fn ping_get_table_and_read_records_through_the_runtime_api() {
     );
 }
 
+/// The deployed form of `sam/connector-connection.yaml`: the function has only
+/// `glue_connection`, and reads its connection string and variables from Glue at start.
+#[tokio::test]
+async fn the_lambda_configures_itself_from_a_glue_connection() {
+    use aws_sdk_glue::types::{ConnectionInput, ConnectionPropertyKey, ConnectionType};
+    let pg = postgres().await;
+    pg.execute("DROP SCHEMA IF EXISTS lamglue CASCADE; CREATE SCHEMA lamglue; CREATE TABLE lamglue.t (id int); INSERT INTO lamglue.t SELECT generate_series(1, 5)")
+        .await
+        .unwrap();
+    put_secret("lamglue-reader", "athena", "athena").await;
+    let hostport = postgres_url().split_once('@').unwrap().1.to_owned();
+    let glue = aws_sdk_glue::Client::new(&aws().await);
+    let _ = glue
+        .delete_connection()
+        .connection_name("lamglue")
+        .send()
+        .await;
+    glue.create_connection()
+        .connection_input(
+            ConnectionInput::builder()
+                .name("lamglue")
+                .connection_type(ConnectionType::Jdbc)
+                .connection_properties(
+                    ConnectionPropertyKey::JdbcConnectionUrl,
+                    format!("jdbc:postgresql://{hostport}"),
+                )
+                .connection_properties(ConnectionPropertyKey::SecretId, "lamglue-reader")
+                .athena_properties("partition_columns", "true")
+                .build()
+                .unwrap(),
+        )
+        .send()
+        .await
+        .unwrap();
+    let log = std::env::temp_dir().join(format!("bootstrap-glue-{}.log", std::process::id()));
+    let endpoint = moto_url();
+    let (port, mut children) = lambda(
+        &[
+            ("glue_connection", "lamglue"),
+            ("AWS_ENDPOINT_URL", endpoint),
+            ("AWS_ACCESS_KEY_ID", "testing"),
+            ("AWS_SECRET_ACCESS_KEY", "testing"),
+            ("AWS_REGION", REGION),
+        ],
+        &log,
+    )
+    .await;
+    let c = Client::new(Arc::new(RuntimeApi { port }), "pg");
+    let t = c
+        .get_table(&TableName::new("lamglue", "t"), Default::default())
+        .await
+        .unwrap();
+    // partition_columns came from the connection's AthenaProperties.
+    assert_eq!(
+        t.partition_columns,
+        ["partition_schema_name", "partition_name"]
+    );
+    let mut rows = Vec::new();
+    for s in c.splits(&t, &Constraints::default()).await.unwrap() {
+        rows.extend(
+            c.read_split(&t.table_name, t.schema.clone(), s, &Constraints::default())
+                .await
+                .unwrap(),
+        );
+    }
+    let batch = arrow::compute::concat_batches(&t.schema, &rows).unwrap();
+    assert_eq!(ids(&batch, "id"), (1..=5).collect::<Vec<_>>());
+    for child in &mut children {
+        let _ = child.kill();
+    }
+}
+
 #[tokio::test]
 async fn a_configuration_error_is_reported_on_the_first_request() {
     let log = std::env::temp_dir().join(format!("bootstrap-bad-{}.log", std::process::id()));

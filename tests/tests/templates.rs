@@ -404,8 +404,8 @@ fn the_readme_deploy_commands_match_the_templates() {
         checked += 1;
     }
     assert_eq!(
-        checked, 5,
-        "connector, governance, producer, consumer twice"
+        checked, 6,
+        "connector, connector-connection, governance, producer, consumer twice"
     );
 }
 

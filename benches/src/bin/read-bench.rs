@@ -2,6 +2,12 @@
 //! into Arrow record batches through the connector's own read path (the splits GetSplits
 //! would plan, each read as ReadRecords reads it), then drops them, and prints one JSON line:
 //! rows, Arrow bytes, splits and the read time. `benches/run.sh` runs it beside its peers.
+//!
+//! `read-bench --full …` (same arguments) measures what Athena pays for instead: each split
+//! as a ReadRecords request through the Lambda handler, from request JSON to response JSON:
+//! the read, Arrow IPC encoding, AES-GCM encryption (unless `disable_spill_encryption=true`)
+//! and the PutObject of every spilled block to `spill_bucket` (at `AWS_ENDPOINT_URL`). The
+//! blocks are read back and counted after the clock stops.
 
 use std::time::Instant;
 
@@ -30,6 +36,9 @@ impl BatchSink for Count {
 }
 
 async fn run(args: &[String]) -> Result<String, String> {
+    if let Some(("--full", rest)) = args.split_first().map(|(f, r)| (f.as_str(), r)) {
+        return full_path(rest).await;
+    }
     let [connection, table, rest @ ..] = args else {
         return Err(
             "usage: read-bench CONNECTION SCHEMA.TABLE [SPLIT_TARGET_BYTES] [PARALLEL]".into(),
@@ -110,6 +119,87 @@ async fn run(args: &[String]) -> Result<String, String> {
         "rows": counts.iter().map(|c| c.rows).sum::<usize>(),
         "arrow_bytes": counts.iter().map(|c| c.bytes).sum::<usize>(),
         "splits": splits.len(),
+        "read_s": (seconds * 1000.0).round() / 1000.0,
+    })
+    .to_string())
+}
+
+/// The Lambda's whole path per split: ReadRecords JSON in, spilled blocks in S3, JSON out.
+async fn full_path(args: &[String]) -> Result<String, String> {
+    use athena_connector::client::{Client, InProcess};
+    use athena_connector::protocol::Response;
+    use athena_connector::spill::store::S3Store;
+    use std::sync::Arc;
+
+    let [connection, table, target, parallel] = args else {
+        return Err(
+            "usage: read-bench --full CONNECTION SCHEMA.TABLE SPLIT_TARGET_BYTES PARALLEL".into(),
+        );
+    };
+    let parallel: usize = parallel
+        .parse()
+        .map_err(|_| format!("PARALLEL: not a number: {parallel}"))?;
+    let (schema, name) = table
+        .split_once('.')
+        .ok_or_else(|| format!("expected SCHEMA.TABLE, found {table}"))?;
+    let mut vars: Vec<(String, String)> = std::env::vars()
+        .filter(|(k, _)| {
+            ["spill_bucket", "spill_prefix", "disable_spill_encryption"].contains(&k.as_str())
+        })
+        .collect();
+    vars.push(("default".to_owned(), connection.clone()));
+    vars.push(("split_target_bytes".to_owned(), target.clone()));
+    let config = Config::from_vars(vars).map_err(|e| e.to_string())?;
+    if config.spill.bucket.is_none() {
+        return Err("--full needs spill_bucket (and AWS_ENDPOINT_URL for a local S3)".into());
+    }
+    let aws = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
+    let connector = Arc::new(Connector::with_aws(Ok(config), aws.clone()));
+    let mut client = Client::new(Arc::new(InProcess(connector)), "default");
+    client.store = Some(Arc::new(S3Store::from_config(&aws)));
+    client.delete_after_read = true;
+    let constraints = Constraints::default();
+    let started = Instant::now();
+    let t = client
+        .get_table(&TableName::new(schema, name), Default::default())
+        .await
+        .map_err(|e| e.to_string())?;
+    let splits = client
+        .splits(&t, &constraints)
+        .await
+        .map_err(|e| e.to_string())?;
+    let responses: Vec<Response> = stream::iter(splits.iter().cloned())
+        .map(|split| {
+            let (client, t, constraints) = (&client, &t, &constraints);
+            async move {
+                client
+                    .read_records(&t.table_name, t.schema.clone(), split, constraints)
+                    .await
+                    .map_err(|e| e.to_string())
+            }
+        })
+        .buffer_unordered(parallel.max(1))
+        .try_collect()
+        .await?;
+    let seconds = started.elapsed().as_secs_f64();
+    // Outside the clock: every block read back (and deleted), to count the rows.
+    let (mut rows, mut blocks) = (0usize, 0usize);
+    for r in responses {
+        if let Response::RemoteReadRecords(remote) = &r {
+            blocks += remote.remote_blocks.len();
+        }
+        let batches: Vec<RecordBatch> = client
+            .blocks(r)
+            .map_err(|e| e.to_string())?
+            .try_collect()
+            .await
+            .map_err(|e| e.to_string())?;
+        rows += batches.iter().map(RecordBatch::num_rows).sum::<usize>();
+    }
+    Ok(serde_json::json!({
+        "rows": rows,
+        "splits": splits.len(),
+        "spilled_blocks": blocks,
         "read_s": (seconds * 1000.0).round() / 1000.0,
     })
     .to_string())
