@@ -7,17 +7,23 @@ medians, and the ratio of each of our cases to connectorx with the same parallel
 Started by benches/run.sh, which prepares the data and this venv.
 """
 
+import http.server
 import json
 import os
 import shutil
+import socket
 import statistics
 import subprocess
 import sys
+import threading
 import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 PY = sys.executable
 BENCH = os.path.join(ROOT, "target", "release", "read-bench")
+BOOTSTRAP = os.path.join(ROOT, "target", "release", "bootstrap")
+S3S = os.path.join(ROOT, ".venv-bench", "bin", "s3s-fs")
+SPILL_BUCKET = "bench-spill"
 # Every reader over plaintext loopback (connectorx's default): the connector and psql
 # would otherwise negotiate TLS, whose cost falls on the 2 cores the server shares.
 PG = "postgresql://athena:athena@127.0.0.1:5432/athena_test?sslmode=disable"
@@ -43,6 +49,13 @@ def ours(conn, table, n):
     return [BENCH, conn, table, target, str(n)]
 
 
+def full(conn, table, n, encrypted):
+    """The whole ReadRecords path, spilling to the local S3 server (read-bench --full)."""
+    target = str(10**12) if n == 1 else os.environ["BENCH_SPLIT_BYTES_" + ("PG" if "postgres" in conn else "MY")]
+    return ["env", f"disable_spill_encryption={'false' if encrypted else 'true'}",
+            BENCH, "--full", conn, table, target, str(n)]
+
+
 def cases():
     c = [
         ("pg", "ours", 1, ours(PG_CONN, "bench.lineitem", 1)),
@@ -54,6 +67,14 @@ def cases():
         ("my", "connectorx", 1, cx(MY, "lineitem", 1)),
         ("my", "connectorx", 2, cx(MY, "lineitem", 2)),
     ]
+    if os.environ.get("FULL") == "1":
+        c += [
+            ("pg", "ours, full Lambda path, encrypted", 1, full(PG_CONN, "bench.lineitem", 1, True)),
+            ("pg", "ours, full Lambda path, encrypted", 2, full(PG_CONN, "bench.lineitem", 2, True)),
+            ("pg", "ours, full Lambda path, plain", 1, full(PG_CONN, "bench.lineitem", 1, False)),
+            ("my", "ours, full Lambda path, encrypted", 1, full(MY_CONN, "bench.lineitem", 1, True)),
+            ("my", "ours, full Lambda path, encrypted", 2, full(MY_CONN, "bench.lineitem", 2, True)),
+        ]
     if shutil.which("psql"):
         c.append(("pg", "psql \\copy binary (floor)", 1, ["psql", PG, "-X", "-q", "-c",
                   "\\copy (SELECT * FROM bench.lineitem) TO '/dev/null' WITH (FORMAT binary)"]))
@@ -79,15 +100,110 @@ def run_measured(cmd):
 
 
 def rows_of(tool, out):
-    if tool == "ours":
+    if tool.startswith("ours"):
         return json.loads(out)["rows"]
     if tool == "connectorx":
         return int(out)
     return None
 
 
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def start_s3():
+    """s3s-fs on loopback over a directory, the spill bucket one of its folders; the
+    environment of every later case points the AWS SDK at it."""
+    root = os.path.join(ROOT, "target", "bench-s3")
+    shutil.rmtree(root, ignore_errors=True)
+    os.makedirs(os.path.join(root, SPILL_BUCKET))
+    port = free_port()
+    server = subprocess.Popen([S3S, "--host", "127.0.0.1", "--port", str(port),
+                               "--access-key", "bench", "--secret-key", "bench-secret", root],
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    for _ in range(100):
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.1).close()
+            break
+        except OSError:
+            time.sleep(0.05)
+    os.environ.update({
+        "AWS_ENDPOINT_URL": f"http://127.0.0.1:{port}", "AWS_ACCESS_KEY_ID": "bench",
+        "AWS_SECRET_ACCESS_KEY": "bench-secret", "AWS_REGION": "us-east-1",
+        "AWS_S3_FORCE_PATH_STYLE": "true", "spill_bucket": SPILL_BUCKET,
+    })
+    return server
+
+
+PING = json.dumps({"@type": "PingRequest", "identity": {
+    "id": "UNKNOWN", "principal": "UNKNOWN", "account": "000000000000", "arn": "arn:aws:iam::000000000000:user/bench",
+    "tags": {}, "groups": [], "configOptions": {}}, "catalogName": "bench", "queryId": "cold-start"}).encode()
+
+
+def cold_start():
+    """Exec of the release bootstrap to its first Ping response, through a minimal Lambda
+    Runtime API on loopback: seconds, and the process's peak RSS (MiB)."""
+    answered = threading.Event()
+    served = []
+
+    class Api(http.server.BaseHTTPRequestHandler):
+        def log_message(self, *args):
+            pass
+
+        def do_GET(self):
+            if served:  # the runtime asks for the next event: there is none
+                answered.wait(10)
+                return
+            served.append(time.perf_counter())
+            self.send_response(200)
+            for k, v in [("Lambda-Runtime-Aws-Request-Id", "cold-start"),
+                         ("Lambda-Runtime-Deadline-Ms", str(int(time.time() * 1000) + 60000)),
+                         ("Lambda-Runtime-Invoked-Function-Arn", "arn:aws:lambda:us-east-1:000000000000:function:bench"),
+                         ("Content-Type", "application/json"), ("Content-Length", str(len(PING)))]:
+                self.send_header(k, v)
+            self.end_headers()
+            self.wfile.write(PING)
+
+        def do_POST(self):
+            body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+            if b"PingResponse" not in body:
+                sys.exit(f"bootstrap answered {body[:300]!r}")
+            self.send_response(202)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+            answered.set()
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Api)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    env = {"PATH": os.environ["PATH"], "AWS_LAMBDA_RUNTIME_API": f"127.0.0.1:{server.server_address[1]}",
+           "AWS_LAMBDA_FUNCTION_NAME": "bench", "AWS_LAMBDA_FUNCTION_VERSION": "1",
+           "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": "512", "AWS_REGION": "us-east-1",
+           "AWS_ACCESS_KEY_ID": "bench", "AWS_SECRET_ACCESS_KEY": "bench",
+           "default": "postgres://jdbc:postgresql://127.0.0.1:5432/athena_test?${bench}"}
+    start = time.perf_counter()
+    p = subprocess.Popen([BOOTSTRAP], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    if not answered.wait(10):
+        p.kill()
+        sys.exit("bootstrap gave no Ping response in 10 s")
+    took = time.perf_counter() - start
+    p.kill()
+    _, _, usage = os.wait4(p.pid, 0)
+    server.shutdown()
+    return took, usage.ru_maxrss / 1024
+
+
+def stripped_size():
+    out = os.path.join(ROOT, "target", "bench-bootstrap-stripped")
+    shutil.copy(BOOTSTRAP, out)
+    subprocess.run(["strip", out], check=True)
+    return os.path.getsize(out)
+
+
 def main():
     reps = int(os.environ.get("REPS", "5"))
+    s3 = start_s3() if os.environ.get("FULL") == "1" else None
     expected = int(os.environ["BENCH_ROWS"])
     results = {}
     for rep in range(reps):
@@ -98,10 +214,12 @@ def main():
                 sys.exit(f"{db} {tool} x{n}: {rows} rows, expected {expected}")
             results.setdefault((db, tool, n), []).append((wall, rss, cpu))
         print(f"repetition {rep + 1}/{reps} done", file=sys.stderr)
+    if s3:
+        s3.terminate()
     csv_mb = int(os.environ["BENCH_CSV_BYTES"]) / 1e6
     print(f"\nTPC-H lineitem SF {os.environ['SF']}: {expected:,} rows, CSV {csv_mb:.1f} MB; "
           f"{reps} repetitions, medians (min-max)\n")
-    print("| db | reader | parallel | wall s | rows/s | MB/s (CSV) | client CPU s (user+sys) | CPU µs/row | peak RSS MiB | vs connectorx |")
+    print("| db | reader | parallel | wall s | rows/s | MB/s (CSV) | client CPU s (user+sys) | CPU µs/row | peak RSS MiB | ratios |")
     print("|---|---|---|---|---|---|---|---|---|---|")
     for (db, tool, n), runs in results.items():
         walls = [w for w, _, _ in runs]
@@ -115,9 +233,18 @@ def main():
             peer_rss = statistics.median([r for _, r, _ in peer])
             peer_cpu = statistics.median([c for _, _, c in peer])
             ratio = f"time {med / peer_wall:.2f}x, CPU {cpu / peer_cpu:.2f}x, memory {rss / peer_rss:.2f}x"
+        if tool.startswith("ours, full") and (db, "ours", n) in results:
+            read = statistics.median([w for w, _, _ in results[(db, "ours", n)]])
+            ratio = f"{med / read:.2f}x the read path; {csv_mb / n / med:.0f} MB/s per split"
         print(f"| {db} | {tool} | {n} | {med:.2f} ({min(walls):.2f}-{max(walls):.2f}) | "
               f"{expected / med / 1e6:.2f} M | {csv_mb / med:.0f} | {cpu:.2f} | "
               f"{cpu / expected * 1e6:.2f} | {rss:.0f} | {ratio} |")
+    starts = [cold_start() for _ in range(reps)]
+    print(f"\nCold start (release bootstrap, exec to its first Ping response through a Lambda "
+          f"Runtime API on loopback; {reps} runs, medians): "
+          f"{statistics.median([t for t, _ in starts]) * 1000:.1f} ms, "
+          f"peak RSS {statistics.median([r for _, r in starts]):.1f} MiB, "
+          f"stripped binary {stripped_size() / 2**20:.1f} MiB")
 
 
 if __name__ == "__main__":

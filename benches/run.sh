@@ -2,6 +2,8 @@
 # The read benchmark, side by side with its peers (benches/README.md):
 #   benches/run.sh            # TPC-H lineitem at SF 0.1, 5 repetitions
 #   SF=1 REPS=5 benches/run.sh
+#   FULL=1 benches/run.sh     # also the whole Lambda path (IPC, AES-GCM, S3 PutObject, JSON)
+#                             #   against s3s-fs on loopback
 # Makes sure of PostgreSQL and MariaDB (scripts/services.sh), a venv with connectorx,
 # pyarrow and tpchgen-cli (.venv-bench), the release read-bench binary, and the data
 # (generated once per scale into target/bench-data, loaded into bench.lineitem in both).
@@ -9,13 +11,20 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 SF=${SF:-0.1}
 export SF REPS=${REPS:-5}
+# A fast S3-compatible server for the full path (moto is too slow to measure against).
+S3S_FS_VERSION=0.14.1  # the newest that builds with this toolchain (1.95; 0.15+ need 1.96)
 
 bash scripts/services.sh >&2
 if [ ! -x .venv-bench/bin/python ]; then
   python3 -m venv .venv-bench
   .venv-bench/bin/pip install -q "connectorx==0.4.6" pyarrow tpchgen-cli >&2
 fi
-cargo build --release -p benches >&2
+# Built as the workspace is built (same features, so the release tree is shared with every
+# other release binary; `-p benches` alone would unify features differently and rebuild it).
+cargo build --release --workspace --bin read-bench --bin bootstrap >&2
+if [ "${FULL:-0}" = 1 ] && [ ! -x .venv-bench/bin/s3s-fs ]; then
+  cargo install --quiet --locked s3s-fs --version "$S3S_FS_VERSION" --features binary --root .venv-bench >&2
+fi
 
 data=target/bench-data/sf$SF
 if [ ! -s "$data/lineitem.csv" ]; then
