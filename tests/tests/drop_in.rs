@@ -367,6 +367,39 @@ async fn mysql_casing_mode_finds_names_as_the_official_connector_does() {
 /// Secrets Manager), and its AthenaProperties become variables (`casing_mode`,
 /// `default_scale`); a variable the Lambda sets wins over the connection's; a connection
 /// that does not exist is a configuration error naming it.
+/// Reads "dropin_Glue"."Amounts" through `config`: the real names are found, and the unbounded
+/// numeric `n` is decimal(38, `scale`) holding the database's values rounded to `scale`
+/// (as unscaled integers), which are `want`.
+async fn amounts_at_scale(
+    pg: &sqlx::PgPool,
+    sdk: &aws_config::SdkConfig,
+    config: Config,
+    scale: i8,
+    want: &[&[Option<&str>]],
+) {
+    let c = client(Arc::new(Connector::with_aws(Ok(config), sdk.clone())), "pg").await;
+    let r = read(
+        &c,
+        "dropin_glue",
+        "amounts",
+        &["id", "n"],
+        &Constraints::default(),
+    )
+    .await
+    .unwrap();
+    assert_eq!(real_name(&r), ("dropin_Glue", "Amounts"));
+    assert_eq!(
+        r.table.schema.field_with_name("n").unwrap().data_type(),
+        &DataType::Decimal128(38, scale)
+    );
+    let got = rows(&r.batch, &["id", "n"]);
+    let truth = format!(
+        r#"SELECT id::text, (round(n, {scale}) * 10::numeric ^ {scale})::numeric(60,0)::text FROM "dropin_Glue"."Amounts" ORDER BY id"#
+    );
+    assert_eq!(got, pg_rows(pg, &truth).await);
+    assert_eq!(got, text(want));
+}
+
 #[tokio::test]
 async fn a_glue_connection_configures_the_connector_beneath_the_lambda_variables() {
     let pg = postgres().await;
@@ -421,65 +454,38 @@ async fn a_glue_connection_configures_the_connector_beneath_the_lambda_variables
     assert_eq!(config.glue_connection.as_deref(), Some(name));
     assert_eq!(config.casing_mode, Some(CasingMode::CaseInsensitiveSearch));
     assert_eq!(config.default_scale, 3);
-    let c = client(Arc::new(Connector::with_aws(Ok(config), sdk.clone())), "pg").await;
-    let r = read(&c, "dropin_glue", "amounts", &["id", "n"], &all)
-        .await
-        .unwrap();
-    assert_eq!(real_name(&r), ("dropin_Glue", "Amounts"));
-    assert_eq!(
-        r.table.schema.field_with_name("n").unwrap().data_type(),
-        &DataType::Decimal128(38, 3)
-    );
-    let got = rows(&r.batch, &["id", "n"]);
-    assert_eq!(
-        got,
-        pg_rows(
-            &pg,
-            r#"SELECT id::text, (round(n, 3) * 1000)::numeric(60,0)::text FROM "dropin_Glue"."Amounts" ORDER BY id"#
-        )
-        .await
-    );
-    assert_eq!(
-        got,
-        text(&[
+    amounts_at_scale(
+        &pg,
+        &sdk,
+        config,
+        3,
+        &[
             &[Some("1"), Some("1235")],
             &[Some("2"), Some("-2001")],
             &[Some("3"), Some("12345678900")],
             &[Some("4"), None],
-        ])
-    );
+        ],
+    )
+    .await;
 
     // A Lambda variable wins over the connection's AthenaProperties.
     let config = Config::from_vars_and_glue(vars(&[("default_scale", "5")]), &sdk)
         .await
         .unwrap();
     assert_eq!(config.default_scale, 5);
-    let c = client(Arc::new(Connector::with_aws(Ok(config), sdk.clone())), "pg").await;
-    let r = read(&c, "dropin_glue", "amounts", &["id", "n"], &all)
-        .await
-        .unwrap();
-    assert_eq!(
-        r.table.schema.field_with_name("n").unwrap().data_type(),
-        &DataType::Decimal128(38, 5)
-    );
-    let got = rows(&r.batch, &["id", "n"]);
-    assert_eq!(
-        got,
-        pg_rows(
-            &pg,
-            r#"SELECT id::text, (round(n, 5) * 100000)::numeric(60,0)::text FROM "dropin_Glue"."Amounts" ORDER BY id"#
-        )
-        .await
-    );
-    assert_eq!(
-        got,
-        text(&[
+    amounts_at_scale(
+        &pg,
+        &sdk,
+        config,
+        5,
+        &[
             &[Some("1"), Some("123456")],
             &[Some("2"), Some("-200050")],
             &[Some("3"), Some("1234567890000")],
             &[Some("4"), None],
-        ])
-    );
+        ],
+    )
+    .await;
     let config = Config::from_vars_and_glue(vars(&[("casing_mode", "none")]), &sdk)
         .await
         .unwrap();

@@ -6,8 +6,9 @@
 //! `read-bench --full …` (same arguments) measures what Athena pays for instead: each split
 //! as a ReadRecords request through the Lambda handler, from request JSON to response JSON:
 //! the read, Arrow IPC encoding, AES-GCM encryption (unless `disable_spill_encryption=true`)
-//! and the PutObject of every spilled block to `spill_bucket` (at `AWS_ENDPOINT_URL`). The
-//! blocks are read back and counted after the clock stops.
+//! and the PutObject of every spilled block to `spill_bucket` (at `AWS_ENDPOINT_URL`). After
+//! the clock stops the blocks are deleted, or with `BENCH_VERIFY=1` read back, counted and
+//! deleted (`rows` is then the count, else null).
 
 use std::time::Instant;
 
@@ -182,22 +183,33 @@ async fn full_path(args: &[String]) -> Result<String, String> {
         .try_collect()
         .await?;
     let seconds = started.elapsed().as_secs_f64();
-    // Outside the clock: every block read back (and deleted), to count the rows.
+    // Outside the clock: the blocks deleted, or read back (and deleted) to count the rows.
+    let verify = std::env::var("BENCH_VERIFY").is_ok_and(|v| v == "1");
+    let store = client.store.clone().ok_or("no spill store")?;
     let (mut rows, mut blocks) = (0usize, 0usize);
     for r in responses {
-        if let Response::RemoteReadRecords(remote) = &r {
-            blocks += remote.remote_blocks.len();
+        let Response::RemoteReadRecords(remote) = &r else {
+            if let Response::ReadRecords(inline) = &r {
+                rows += inline.records.num_rows();
+            }
+            continue;
+        };
+        blocks += remote.remote_blocks.len();
+        if verify {
+            rows += client
+                .blocks(r)
+                .map_err(|e| e.to_string())?
+                .try_fold(0, |n, b| async move { Ok(n + b.num_rows()) })
+                .await
+                .map_err(|e| e.to_string())?;
+        } else {
+            for block in &remote.remote_blocks {
+                store.delete(block).await.map_err(|e| e.to_string())?;
+            }
         }
-        let batches: Vec<RecordBatch> = client
-            .blocks(r)
-            .map_err(|e| e.to_string())?
-            .try_collect()
-            .await
-            .map_err(|e| e.to_string())?;
-        rows += batches.iter().map(RecordBatch::num_rows).sum::<usize>();
     }
     Ok(serde_json::json!({
-        "rows": rows,
+        "rows": verify.then_some(rows),
         "splits": splits.len(),
         "spilled_blocks": blocks,
         "read_s": (seconds * 1000.0).round() / 1000.0,
@@ -205,10 +217,27 @@ async fn full_path(args: &[String]) -> Result<String, String> {
     .to_string())
 }
 
-#[tokio::main]
-async fn main() -> std::process::ExitCode {
+fn main() -> std::process::ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
-    match run(&args).await {
+    // BENCH_RUNTIME=current_thread: one thread polls the socket itself (no hand-off between
+    // worker threads on every wake-up); the default is tokio's multi-thread runtime, as in
+    // the Lambda.
+    let runtime = match std::env::var("BENCH_RUNTIME").as_deref() {
+        Ok("current_thread") => tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build(),
+        _ => tokio::runtime::Builder::new_multi_thread()
+            .enable_all()
+            .build(),
+    };
+    let runtime = match runtime {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("error: cannot start the runtime: {e}");
+            return std::process::ExitCode::from(2);
+        }
+    };
+    match runtime.block_on(run(&args)) {
         Ok(line) => {
             println!("{line}");
             std::process::ExitCode::SUCCESS

@@ -3,7 +3,7 @@
 use std::sync::Arc;
 
 use arrow::array::{
-    ArrayBuilder, ArrayRef, BinaryBuilder, BooleanBuilder, Date32Builder, Date64Builder,
+    ArrayBuilder, ArrayRef, AsArray, BinaryBuilder, BooleanBuilder, Date32Builder, Date64Builder,
     Decimal128Builder, Float32Builder, Float64Builder, Int16Builder, Int32Builder, Int64Builder,
     Int8Builder, ListArray, NullBufferBuilder, StringBuilder,
 };
@@ -39,23 +39,29 @@ pub enum ColumnBuilder {
 impl ColumnBuilder {
     /// A builder for `data_type`; `None` for types no source produces.
     pub fn new(data_type: &DataType) -> Option<ColumnBuilder> {
+        ColumnBuilder::with_capacity(data_type, 0, 0)
+    }
+
+    /// A builder with room for `rows` values (and `bytes` of variable-length data), so a
+    /// batch fills it without growing (copying) its buffers.
+    fn with_capacity(data_type: &DataType, rows: usize, bytes: usize) -> Option<ColumnBuilder> {
         Some(match data_type {
-            DataType::Boolean => ColumnBuilder::Boolean(BooleanBuilder::new()),
-            DataType::Int8 => ColumnBuilder::Int8(Int8Builder::new()),
-            DataType::Int16 => ColumnBuilder::Int16(Int16Builder::new()),
-            DataType::Int32 => ColumnBuilder::Int32(Int32Builder::new()),
-            DataType::Int64 => ColumnBuilder::Int64(Int64Builder::new()),
-            DataType::Float32 => ColumnBuilder::Float32(Float32Builder::new()),
-            DataType::Float64 => ColumnBuilder::Float64(Float64Builder::new()),
+            DataType::Boolean => ColumnBuilder::Boolean(BooleanBuilder::with_capacity(rows)),
+            DataType::Int8 => ColumnBuilder::Int8(Int8Builder::with_capacity(rows)),
+            DataType::Int16 => ColumnBuilder::Int16(Int16Builder::with_capacity(rows)),
+            DataType::Int32 => ColumnBuilder::Int32(Int32Builder::with_capacity(rows)),
+            DataType::Int64 => ColumnBuilder::Int64(Int64Builder::with_capacity(rows)),
+            DataType::Float32 => ColumnBuilder::Float32(Float32Builder::with_capacity(rows)),
+            DataType::Float64 => ColumnBuilder::Float64(Float64Builder::with_capacity(rows)),
             DataType::Decimal128(p, s) => ColumnBuilder::Decimal {
-                builder: Decimal128Builder::new(),
+                builder: Decimal128Builder::with_capacity(rows),
                 precision: *p,
                 scale: *s,
             },
-            DataType::Utf8 => ColumnBuilder::Utf8(StringBuilder::new()),
-            DataType::Binary => ColumnBuilder::Binary(BinaryBuilder::new()),
-            DataType::Date32 => ColumnBuilder::Date32(Date32Builder::new()),
-            DataType::Date64 => ColumnBuilder::Date64(Date64Builder::new()),
+            DataType::Utf8 => ColumnBuilder::Utf8(StringBuilder::with_capacity(rows, bytes)),
+            DataType::Binary => ColumnBuilder::Binary(BinaryBuilder::with_capacity(rows, bytes)),
+            DataType::Date32 => ColumnBuilder::Date32(Date32Builder::with_capacity(rows)),
+            DataType::Date64 => ColumnBuilder::Date64(Date64Builder::with_capacity(rows)),
             DataType::List(field) => ColumnBuilder::List {
                 field: Arc::clone(field),
                 offsets: vec![0],
@@ -205,13 +211,15 @@ impl BatchBuilder {
                 if let Some(why) = unbuildable(f) {
                     return Err(why);
                 }
-                ColumnBuilder::new(f.data_type()).ok_or_else(|| {
-                    format!(
-                        "column \"{}\" has unsupported type {}",
-                        f.name(),
-                        f.data_type()
-                    )
-                })
+                ColumnBuilder::with_capacity(f.data_type(), BATCH_ROWS, BATCH_ROWS * 16).ok_or_else(
+                    || {
+                        format!(
+                            "column \"{}\" has unsupported type {}",
+                            f.name(),
+                            f.data_type()
+                        )
+                    },
+                )
             })
             .collect::<Result<Vec<_>, _>>()?;
         Ok(BatchBuilder {
@@ -227,7 +235,26 @@ impl BatchBuilder {
 
     /// The rows so far as a batch (zero columns keep their row count).
     pub fn finish(&mut self) -> arrow::array::RecordBatch {
-        let columns = self.columns.iter_mut().map(ColumnBuilder::finish).collect();
+        let columns = self
+            .columns
+            .iter_mut()
+            .zip(self.schema.fields())
+            .map(|(builder, field)| {
+                let array = builder.finish();
+                // The next batch's builder, with room for a full batch like this one.
+                let bytes = match field.data_type() {
+                    DataType::Utf8 => array.as_string::<i32>().values().len(),
+                    DataType::Binary => array.as_binary::<i32>().values().len(),
+                    _ => 0,
+                };
+                if let Some(next) =
+                    ColumnBuilder::with_capacity(field.data_type(), BATCH_ROWS, bytes)
+                {
+                    *builder = next;
+                }
+                array
+            })
+            .collect();
         let options = arrow::array::RecordBatchOptions::new().with_row_count(Some(self.rows));
         self.rows = 0;
         arrow::array::RecordBatch::try_new_with_options(Arc::clone(&self.schema), columns, &options)

@@ -297,6 +297,10 @@ pub fn numeric_to_i128(v: &[u8], precision: u8, scale: i8) -> Result<i128, Strin
         return Err("truncated numeric".into());
     }
     let overflow = || format!("value does not fit decimal({precision},{scale})");
+    // The value is below 10^(4·(weight + 1)), so its unscaled form below 10^(that + scale):
+    // within 10^38 no step can overflow i128, and the checked (libcall) arithmetic is only
+    // needed beyond it.
+    let exact = 4 * (weight + 1) + i32::from(scale) <= 38;
     // Group i holds 4 digits whose last one is worth 10^(4·(weight − i)); in the unscaled
     // value that is 10^(4·(weight − i) + scale). Groups past the scale only round.
     let mut unscaled: i128 = 0;
@@ -306,10 +310,13 @@ pub fn numeric_to_i128(v: &[u8], precision: u8, scale: i8) -> Result<i128, Strin
         let exp = 4 * (weight - i) + i32::from(scale);
         if exp >= 0 {
             let f = *POW10.get(exp as usize).ok_or_else(overflow)?;
-            unscaled = d
-                .checked_mul(f)
-                .and_then(|x| unscaled.checked_add(x))
-                .ok_or_else(overflow)?;
+            unscaled = if exact {
+                unscaled + d * f
+            } else {
+                d.checked_mul(f)
+                    .and_then(|x| unscaled.checked_add(x))
+                    .ok_or_else(overflow)?
+            };
         } else if rounding.is_none() {
             // The first group reaching below the scale decides HALF_UP rounding.
             match POW10
