@@ -20,8 +20,10 @@ import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 PY = sys.executable
-BENCH = os.path.join(ROOT, "target", "release", "read-bench")
-BOOTSTRAP = os.path.join(ROOT, "target", "release", "bootstrap")
+# Release binaries; BENCH_PROFILE=dev (the smoke run) the debug ones the tests built.
+PROFILE_DIR = "debug" if os.environ.get("BENCH_PROFILE") == "dev" else "release"
+BENCH = os.path.join(ROOT, "target", PROFILE_DIR, "read-bench")
+BOOTSTRAP = os.path.join(ROOT, "target", PROFILE_DIR, "bootstrap")
 S3S = os.path.join(ROOT, ".venv-bench", "bin", "s3s-fs")
 SPILL_BUCKET = "bench-spill"
 # Every reader over plaintext loopback (connectorx's default): the connector and psql
@@ -251,7 +253,7 @@ def main():
               f"{expected / med / 1e6:.2f} M | {csv_mb / med:.0f} | {cpu:.2f} | "
               f"{cpu / expected * 1e6:.2f} | {rss:.0f} | {ratio} |")
     starts = [cold_start() for _ in range(reps)]
-    print(f"\nCold start (release bootstrap, exec to its first Ping response through a Lambda "
+    print(f"\nCold start ({PROFILE_DIR} bootstrap, exec to its first Ping response through a Lambda "
           f"Runtime API on loopback; {reps} runs, medians): "
           f"{statistics.median([t for t, _ in starts]) * 1000:.1f} ms, "
           f"peak RSS {statistics.median([r for _, r in starts]):.1f} MiB, "

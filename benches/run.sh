@@ -4,6 +4,9 @@
 #   SF=1 REPS=5 benches/run.sh
 #   FULL=1 benches/run.sh     # also the whole Lambda path (IPC, AES-GCM, S3 PutObject, JSON)
 #                             #   against s3s-fs on loopback
+#   BENCH_PROFILE=dev SF=0.01 REPS=1 FULL=1 benches/run.sh
+#                             # the smoke run scripts/test.sh makes: debug binaries (those the
+#                             #   tests built), a tiny scale, no claim about time
 # Makes sure of PostgreSQL and MariaDB (scripts/services.sh), a venv with connectorx,
 # pyarrow and tpchgen-cli (.venv-bench), the release read-bench binary, and the data
 # (generated once per scale into target/bench-data, loaded into bench.lineitem in both).
@@ -21,7 +24,8 @@ if [ ! -x .venv-bench/bin/python ]; then
 fi
 # Built as the workspace is built (same features, so the release tree is shared with every
 # other release binary; `-p benches` alone would unify features differently and rebuild it).
-cargo build --release --workspace --bin read-bench --bin bootstrap >&2
+export BENCH_PROFILE=${BENCH_PROFILE:-release}
+cargo build --profile "$BENCH_PROFILE" --workspace --bin read-bench --bin bootstrap >&2
 if [ "${FULL:-0}" = 1 ] && [ ! -x .venv-bench/bin/s3s-fs ]; then
   cargo install --quiet --locked s3s-fs --version "$S3S_FS_VERSION" --features binary --root .venv-bench >&2
 fi
