@@ -249,7 +249,7 @@ pub fn passthrough_sql(query: &str, columns: &[&Column]) -> String {
     } else {
         columns
             .iter()
-            .map(|c| c.select.as_str())
+            .map(|c| c.projected())
             .collect::<Vec<_>>()
             .join(", ")
     };

@@ -107,6 +107,7 @@ pub fn map_column(quoted: &str, c: &MyColumn) -> Column {
         name: c.name.clone(),
         select,
         data_type,
+        output: None,
     }
 }
 
@@ -704,6 +705,7 @@ impl Source for MySqlSource {
                     name,
                     select,
                     data_type,
+                    output: None,
                 },
             );
         }

@@ -74,6 +74,7 @@ pub fn map_column(quoted: &str, name: &str, declared: &str) -> Column {
         name: name.to_owned(),
         select,
         data_type,
+        output: None,
     }
 }
 

@@ -18,6 +18,17 @@ pub struct Column {
     pub select: String,
     /// The Arrow type the value is returned as.
     pub data_type: DataType,
+    /// What the projection reads instead of `select`, when the source finishes the value
+    /// itself: PostgreSQL reads `CHAR(n)` padded and trims it while decoding (cheaper than
+    /// the server's `rtrim`), while predicates and ordering keep comparing `select`.
+    pub output: Option<String>,
+}
+
+impl Column {
+    /// The expression the projection reads.
+    pub fn projected(&self) -> &str {
+        self.output.as_deref().unwrap_or(&self.select)
+    }
 }
 
 /// The column `name` names: exactly, else its one case-insensitive match (Athena lower-cases
@@ -110,10 +121,10 @@ impl SelectBuilder<'_> {
                 .map(|name| {
                     let c = self.column(name)?;
                     let alias = d.quote(&c.name)?;
-                    Ok(if c.select == alias {
+                    Ok(if c.projected() == alias {
                         alias
                     } else {
-                        format!("{} AS {alias}", c.select)
+                        format!("{} AS {alias}", c.projected())
                     })
                 })
                 .collect::<Result<Vec<_>, SqlError>>()?

@@ -189,6 +189,12 @@ fn decode_value(decode: &Decode, v: &[u8], builder: &mut ColumnBuilder) -> Resul
         (Decode::Numeric { precision, scale }, ColumnBuilder::Decimal { builder, .. }) => {
             builder.append_value(numeric_to_i128(v, *precision, *scale)?);
         }
+        (Decode::TextTrimmed, ColumnBuilder::Utf8(b)) => {
+            let end = v.iter().rposition(|c| *c != b' ').map_or(0, |i| i + 1);
+            b.append_value(
+                std::str::from_utf8(&v[..end]).map_err(|e| format!("invalid UTF-8 text: {e}"))?,
+            );
+        }
         (Decode::Text, ColumnBuilder::Utf8(b)) => {
             b.append_value(std::str::from_utf8(v).map_err(|e| format!("invalid UTF-8 text: {e}"))?);
         }
@@ -347,6 +353,23 @@ pub fn numeric_to_i128(v: &[u8], precision: u8, scale: i8) -> Result<i128, Strin
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn char_values_lose_only_their_trailing_blanks() {
+        let mut b = ColumnBuilder::new(&arrow::datatypes::DataType::Utf8).unwrap();
+        for v in [&b"TRUCK     "[..], b"  a b  ", b"", b"   ", "é ".as_bytes()] {
+            decode_value(&Decode::TextTrimmed, v, &mut b).unwrap();
+        }
+        let array = b.finish();
+        let text = array
+            .as_any()
+            .downcast_ref::<arrow::array::StringArray>()
+            .unwrap();
+        assert_eq!(
+            text.iter().map(Option::unwrap).collect::<Vec<_>>(),
+            ["TRUCK", "  a b", "", "", "é"]
+        );
+    }
 
     /// Binary numeric for digits (base 10000), weight, negative.
     fn numeric(digits: &[i16], weight: i16, negative: bool, dscale: u16) -> Vec<u8> {

@@ -176,7 +176,12 @@ impl PostgresSource {
     ) -> Result<(), SourceError> {
         let mut decoders = Vec::with_capacity(columns.len());
         for c in columns {
-            decoders.push(Decode::for_type(&c.data_type).ok_or_else(|| {
+            // A column read through `output` is CHAR(n), read padded (see `Column::output`).
+            let decode = match (&c.output, &c.data_type) {
+                (Some(_), arrow::datatypes::DataType::Utf8) => Some(Decode::TextTrimmed),
+                _ => Decode::for_type(&c.data_type),
+            };
+            decoders.push(decode.ok_or_else(|| {
                 SourceError::Unsupported(format!("column \"{}\" has type {}", c.name, c.data_type))
             })?);
         }
@@ -470,7 +475,20 @@ impl Source for PostgresSource {
                     &Postgres.quote(&c.name).unwrap_or_default(),
                     &format!("q.{}", Postgres.quote(&c.name).unwrap_or_default()),
                 );
-                (n, Column { select, ..c })
+                let output = c.output.as_ref().map(|o| {
+                    o.replace(
+                        &Postgres.quote(&c.name).unwrap_or_default(),
+                        &format!("q.{}", Postgres.quote(&c.name).unwrap_or_default()),
+                    )
+                });
+                (
+                    n,
+                    Column {
+                        select,
+                        output,
+                        ..c
+                    },
+                )
             })
             .collect())
     }

@@ -26,6 +26,8 @@ pub enum Decode {
     },
     /// UTF-8 text (text, varchar, and anything selected `::text`).
     Text,
+    /// `CHAR(n)`: UTF-8 text without its trailing blanks (as `rtrim` would return it).
+    TextTrimmed,
     Bytea,
     /// Days since 2000-01-01 → days since 1970-01-01.
     Date,
@@ -129,6 +131,7 @@ pub fn map_column(quoted: &str, c: &PgColumn, default_scale: i8) -> (Column, Dec
         name: c.name.clone(),
         select,
         data_type,
+        output: None,
     };
     if c.type_type == "b" && c.element.is_none() {
         if c.type_name == "money" {
@@ -162,9 +165,13 @@ pub fn map_column(quoted: &str, c: &PgColumn, default_scale: i8) -> (Column, Dec
             // char(n) is blank-padded; Athena sees the trimmed text, as upstream. An
             // unbounded numeric is seen at `default_scale`: filters and ORDER BY must compare
             // that value too, not the stored one (12345.6 is 12346 at scale 0).
-            let select = if c.type_name == "bpchar" {
-                format!("rtrim({quoted})")
-            } else if c.type_name == "numeric" && numeric_typmod(c.typmod).is_none() {
+            if c.type_name == "bpchar" {
+                // Read padded, trimmed by the decoder; compared trimmed.
+                let mut trimmed = column(format!("rtrim({quoted})"), t);
+                trimmed.output = Some(quoted.to_owned());
+                return (trimmed, Decode::TextTrimmed);
+            }
+            let select = if c.type_name == "numeric" && numeric_typmod(c.typmod).is_none() {
                 format!("round({quoted}, {default_scale})")
             } else {
                 quoted.to_owned()
@@ -265,9 +272,11 @@ mod tests {
         let mut en = col("mood", -1);
         en.type_type = "e".into();
         assert_eq!(map_column("\"c\"", &en, 0).0.data_type, DataType::Utf8);
+        // CHAR(n): compared trimmed, read padded and trimmed by the decoder.
+        let (c, d) = map_column("\"c\"", &col("bpchar", 14), 0);
         assert_eq!(
-            map_column("\"c\"", &col("bpchar", 14), 0).0.select,
-            "rtrim(\"c\")"
+            (c.select.as_str(), c.projected(), d),
+            ("rtrim(\"c\")", "\"c\"", Decode::TextTrimmed)
         );
         assert_eq!(
             map_column("\"c\"", &col("money", -1), 0).0.data_type,

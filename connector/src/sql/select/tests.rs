@@ -22,6 +22,7 @@ fn columns(d: &dyn Dialect) -> IndexMap<String, Column> {
                 name: n.into(),
                 select: d.quote(n).unwrap(),
                 data_type: t,
+                output: None,
             },
         )
     })
@@ -346,6 +347,7 @@ fn constraints_name_columns_in_any_case_unless_ambiguous() {
             name: "CamelCol".into(),
             select: Postgres.quote("CamelCol").unwrap(),
             data_type: DataType::Utf8,
+            output: None,
         },
     );
     let builder = SelectBuilder {
@@ -376,6 +378,7 @@ fn constraints_name_columns_in_any_case_unless_ambiguous() {
             name: "camelcol".into(),
             select: Postgres.quote("camelcol").unwrap(),
             data_type: DataType::Utf8,
+            output: None,
         },
     );
     let builder = SelectBuilder {
@@ -400,6 +403,7 @@ fn timestamps_compare_the_millisecond_athena_sees() {
             name: "ts".into(),
             select: "\"ts\"".into(),
             data_type: DataType::Date64,
+            output: None,
         },
     )]
     .into_iter()
