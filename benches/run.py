@@ -45,17 +45,20 @@ def cx(url, table, n):
     return [PY, "-c", code]
 
 
+def split_target(conn, n):
+    """split_target_bytes making one split, or half the table (run.sh measures it)."""
+    return str(10**12) if n == 1 else os.environ["BENCH_SPLIT_BYTES_" + ("PG" if "postgres" in conn else "MY")]
+
+
 def ours(conn, table, n):
     # One split, or the table cut into n splits (read n at a time).
-    target = str(10**12) if n == 1 else os.environ["BENCH_SPLIT_BYTES_" + ("PG" if "postgres" in conn else "MY")]
-    return [BENCH, conn, table, target, str(n)]
+    return [BENCH, conn, table, split_target(conn, n), str(n)]
 
 
 def full(conn, table, n, encrypted):
     """The whole ReadRecords path, spilling to the local S3 server (read-bench --full)."""
-    target = str(10**12) if n == 1 else os.environ["BENCH_SPLIT_BYTES_" + ("PG" if "postgres" in conn else "MY")]
     return ["env", f"disable_spill_encryption={'false' if encrypted else 'true'}",
-            BENCH, "--full", conn, table, target, str(n)]
+            BENCH, "--full", conn, table, split_target(conn, n), str(n)]
 
 
 def cases():

@@ -62,9 +62,10 @@ impl CasingMode {
     /// `wanted` stands for; `Err` holds every case-insensitive candidate when not exactly
     /// one matches.
     pub fn pick(self, wanted: &str, names: Vec<String>) -> Result<String, Vec<String>> {
+        let folded = wanted.to_lowercase();
         let candidates: Vec<String> = names
             .into_iter()
-            .filter(|n| n.to_lowercase() == wanted.to_lowercase())
+            .filter(|n| n.to_lowercase() == folded)
             .collect();
         let exact = match self {
             CasingMode::CaseInsensitiveSearch => None,

@@ -108,6 +108,14 @@ pub struct Connector {
     query_states: Option<(Arc<dyn QueryStates>, Duration)>,
 }
 
+/// A ReadRecords request as the database sees it ([`Connector::database_read`]).
+struct DatabaseRead<'r> {
+    constraints: std::borrow::Cow<'r, Constraints>,
+    schema: SchemaRef,
+    /// (position in the request schema, value) of each partition column.
+    constants: Vec<(usize, String)>,
+}
+
 /// Rows and bytes of one ReadRecords, for logs.
 #[derive(Debug, Default, Clone, Copy)]
 pub struct ReadStats {
@@ -483,16 +491,45 @@ impl Connector {
     }
 
     /// The constraints the database evaluates, and the predicates on the partition
-    /// columns (`partition_columns=true`), which prune partitions instead.
-    fn database_constraints(
+    /// columns (`partition_columns=true`), which prune partitions instead. Without the
+    /// switch, the request's own constraints (not copied).
+    fn database_constraints<'c>(
         &self,
-        constraints: &Constraints,
+        constraints: &'c Constraints,
         engine: Engine,
-    ) -> Result<(Constraints, IndexMap<String, crate::protocol::ValueSet>), HandlerError> {
+    ) -> Result<
+        (
+            std::borrow::Cow<'c, Constraints>,
+            IndexMap<String, crate::protocol::ValueSet>,
+        ),
+        HandlerError,
+    > {
         Ok(if self.config()?.partition_columns {
-            partition_columns::database_constraints(constraints, engine)
+            let (database, on_partitions) =
+                partition_columns::database_constraints(constraints, engine);
+            (std::borrow::Cow::Owned(database), on_partitions)
         } else {
-            (constraints.clone(), IndexMap::new())
+            (std::borrow::Cow::Borrowed(constraints), IndexMap::new())
+        })
+    }
+
+    /// What the database reads for a table's ReadRecords request: its constraints and
+    /// schema without the partition columns, and where each of those goes in the answer
+    /// with this split's value (`partition_columns=true`; none otherwise).
+    fn database_read<'r>(
+        &self,
+        r: &'r ReadRecordsRequest,
+        engine: Engine,
+    ) -> Result<DatabaseRead<'r>, HandlerError> {
+        let (constraints, _) = self.database_constraints(&r.constraints, engine)?;
+        let (schema, constants) = match self.config()?.partition_columns {
+            true => partition_columns::split_schema(&r.schema, engine, &r.split.properties),
+            false => (r.schema.clone(), vec![]),
+        };
+        Ok(DatabaseRead {
+            constraints,
+            schema,
+            constants,
         })
     }
 

@@ -12,14 +12,12 @@ impl Connector {
         let config = self.config()?;
         let (source, engine) = self.source(&r.header.catalog_name).await?;
         // What the database reads: the request without the partition columns, which are
-        // the split's values (`partition_columns=true`).
-        let (constraints, _) = self.database_constraints(&r.constraints, engine)?;
-        let (schema, constants) = match config.partition_columns {
-            true if !r.constraints.is_query_passthrough() => {
-                partition_columns::split_schema(&r.schema, engine, &r.split.properties)
-            }
-            _ => (r.schema.clone(), vec![]),
-        };
+        // the split's values (a passthrough query has none).
+        let DatabaseRead {
+            constraints,
+            schema,
+            constants,
+        } = self.database_read(r, engine)?;
         // The request schema against what the read produces, once and before any row: a
         // mismatch is an error naming the column, never a failure assembling a batch.
         let table = if r.constraints.is_query_passthrough() {
@@ -142,11 +140,11 @@ impl Connector {
         let table = self
             .table(&r.header.catalog_name, source.as_ref(), &r.table_name)
             .await?;
-        let (constraints, _) = self.database_constraints(&r.constraints, engine)?;
-        let schema = match self.config()?.partition_columns {
-            true => partition_columns::split_schema(&r.schema, engine, &r.split.properties).0,
-            false => r.schema.clone(),
-        };
+        let DatabaseRead {
+            constraints,
+            schema,
+            ..
+        } = self.database_read(r, engine)?;
         let plan = ReadPlan {
             table: &table,
             schema,

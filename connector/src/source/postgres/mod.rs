@@ -176,12 +176,7 @@ impl PostgresSource {
     ) -> Result<(), SourceError> {
         let mut decoders = Vec::with_capacity(columns.len());
         for c in columns {
-            // A column read through `output` is CHAR(n), read padded (see `Column::output`).
-            let decode = match (&c.output, &c.data_type) {
-                (Some(_), arrow::datatypes::DataType::Utf8) => Some(Decode::TextTrimmed),
-                _ => Decode::for_type(&c.data_type),
-            };
-            decoders.push(decode.ok_or_else(|| {
+            decoders.push(Decode::for_column(c).ok_or_else(|| {
                 SourceError::Unsupported(format!("column \"{}\" has type {}", c.name, c.data_type))
             })?);
         }

@@ -38,6 +38,16 @@ pub enum Decode {
 }
 
 impl Decode {
+    /// The decoding of a table or passthrough column as [`map_column`] mapped it: its
+    /// projected value is in `data_type`'s binary form, except `CHAR(n)` (read padded
+    /// through `Column::output`, trimmed here).
+    pub fn for_column(c: &crate::sql::Column) -> Option<Decode> {
+        match (&c.output, &c.data_type) {
+            (Some(_), DataType::Utf8) => Some(Decode::TextTrimmed),
+            _ => Decode::for_type(&c.data_type),
+        }
+    }
+
     /// The decoding of a column returned as `data_type` (its select expression makes the
     /// binary format match: `::text`, `::numeric(19,2)`, `::text[]`).
     pub fn for_type(data_type: &DataType) -> Option<Decode> {
