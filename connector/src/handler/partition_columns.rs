@@ -136,6 +136,10 @@ impl BatchSink for WithConstants<'_> {
             .map_err(|e| SourceError::Sink(format!("adding the partition columns: {e}")))?;
         self.inner.push(batch).await
     }
+
+    fn batch_bytes(&self) -> Option<usize> {
+        self.inner.batch_bytes()
+    }
 }
 
 #[cfg(test)]

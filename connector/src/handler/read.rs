@@ -189,6 +189,10 @@ impl BatchSink for WatchedSink<'_> {
         }
         self.inner.push(batch).await
     }
+
+    fn batch_bytes(&self) -> Option<usize> {
+        self.inner.batch_bytes()
+    }
 }
 
 /// The largest block a request may ask for (`maxBlockSize`; Athena asks for 16 MB). A split's

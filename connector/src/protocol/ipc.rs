@@ -10,11 +10,11 @@ use std::sync::{Arc, Once};
 
 use arrow::array::RecordBatch;
 use arrow::buffer::Buffer;
-use arrow::datatypes::{Schema, SchemaRef};
+use arrow::datatypes::{DataType, Schema, SchemaRef};
 use arrow::error::ArrowError;
 use arrow::ipc::reader::RecordBatchDecoder;
 use arrow::ipc::writer::{
-    write_message, DictionaryTracker, IpcDataGenerator, IpcWriteContext, IpcWriteOptions,
+    write_message, DictionaryTracker, IpcDataGenerator, IpcWriteOptions, StreamEncoder,
 };
 use arrow::ipc::{convert, root_as_message, MessageHeader, MetadataVersion};
 
@@ -46,22 +46,59 @@ pub fn encode_schema(schema: &Schema, framing: Framing) -> Result<Vec<u8>, Arrow
 
 /// Encodes `batch` as one record-batch message (no schema).
 pub fn encode_batch(batch: &RecordBatch, framing: Framing) -> Result<Vec<u8>, ArrowError> {
-    let opts = options(framing);
-    let mut tracker = DictionaryTracker::new(false);
-    let (dictionaries, encoded) = IpcDataGenerator::default().encode(
-        batch,
-        &mut tracker,
-        &opts,
-        &mut IpcWriteContext::default(),
-    )?;
-    if !dictionaries.is_empty() {
+    encode_batch_with_room(batch, framing, 0)
+}
+
+/// [`encode_batch`] into a buffer with `room` spare bytes after the message, so that what is
+/// appended to it (an AES-GCM tag) does not move the message.
+///
+/// The batch's buffers are copied once, straight into the result: `arrow-ipc`'s
+/// `IpcDataGenerator::encode` gathers the body in a scratch buffer first, a second copy as
+/// large as the batch (16 MB for a spilled block), where `StreamEncoder` hands out the
+/// arrays' own buffers.
+pub fn encode_batch_with_room(
+    batch: &RecordBatch,
+    framing: Framing,
+    room: usize,
+) -> Result<Vec<u8>, ArrowError> {
+    let schema = batch.schema();
+    if schema
+        .fields()
+        .iter()
+        .any(|f| holds_dictionary(f.data_type()))
+    {
         return Err(ArrowError::InvalidArgumentError(
             "dictionary-encoded columns cannot be sent to Athena".into(),
         ));
     }
-    let mut out = Vec::with_capacity(encoded.ipc_message.len() + encoded.arrow_data.len() + 16);
-    write_message(&mut out, encoded, &opts)?;
+    let mut encoder = StreamEncoder::try_new_with_options(&schema, options(framing))?;
+    // A stream starts with its schema message: spent on an empty batch, so that the next
+    // call yields the record batch message alone.
+    encoder.encode(&RecordBatch::new_empty(schema.clone()))?;
+    let buffers = encoder.encode(batch)?;
+    let len: usize = buffers.iter().map(Buffer::len).sum();
+    let mut out = Vec::with_capacity(len + room);
+    for buffer in &buffers {
+        out.extend_from_slice(buffer.as_slice());
+    }
     Ok(out)
+}
+
+/// Whether a column of this type is (or holds) a dictionary-encoded array.
+fn holds_dictionary(data_type: &DataType) -> bool {
+    match data_type {
+        DataType::Dictionary(..) => true,
+        DataType::List(f)
+        | DataType::LargeList(f)
+        | DataType::ListView(f)
+        | DataType::LargeListView(f)
+        | DataType::FixedSizeList(f, _)
+        | DataType::Map(f, _) => holds_dictionary(f.data_type()),
+        DataType::Struct(fields) => fields.iter().any(|f| holds_dictionary(f.data_type())),
+        DataType::Union(fields, _) => fields.iter().any(|(_, f)| holds_dictionary(f.data_type())),
+        DataType::RunEndEncoded(_, values) => holds_dictionary(values.data_type()),
+        _ => false,
+    }
 }
 
 /// Why bytes are not a usable IPC message.
@@ -264,6 +301,60 @@ mod tests {
             let (decoded, seen) = decode_batch(&batch_bytes, &Arc::new(schema)).unwrap();
             assert_eq!(seen, framing);
             assert_eq!(decoded, batch);
+        }
+    }
+
+    /// The bytes `arrow-ipc`'s own message writer produces.
+    fn arrow_message(batch: &RecordBatch, framing: Framing) -> Vec<u8> {
+        let opts = options(framing);
+        let (_, encoded) = IpcDataGenerator::default()
+            .encode(
+                batch,
+                &mut DictionaryTracker::new(false),
+                &opts,
+                &mut arrow::ipc::writer::IpcWriteContext::default(),
+            )
+            .unwrap();
+        let mut out = Vec::new();
+        write_message(&mut out, encoded, &opts).unwrap();
+        out
+    }
+
+    #[test]
+    fn batches_encode_as_arrow_writes_them_with_the_room_asked_for() {
+        let batch = sample();
+        // A slice: its buffers start inside the arrays', and offsets are rebased.
+        for batch in [batch.clone(), batch.slice(1, 2), batch.slice(3, 0)] {
+            for framing in [Framing::Legacy, Framing::Modern] {
+                let roomy = encode_batch_with_room(&batch, framing, 16).unwrap();
+                assert_eq!(roomy, arrow_message(&batch, framing));
+                assert_eq!(roomy, encode_batch(&batch, framing).unwrap());
+                assert!(roomy.capacity() >= roomy.len() + 16);
+            }
+        }
+    }
+
+    #[test]
+    fn dictionary_columns_are_refused_even_inside_a_list() {
+        use arrow::array::{ArrayRef, DictionaryArray, ListArray};
+        use arrow::buffer::OffsetBuffer;
+        use arrow::datatypes::Int32Type;
+        let dictionary: ArrayRef = Arc::new(DictionaryArray::<Int32Type>::from_iter(["a", "b"]));
+        let item = Arc::new(Field::new("item", dictionary.data_type().clone(), true));
+        let list: ArrayRef = Arc::new(ListArray::new(
+            item,
+            OffsetBuffer::from_lengths([2]),
+            dictionary.clone(),
+            None,
+        ));
+        for column in [dictionary, list] {
+            let batch = RecordBatch::try_from_iter([("c", column)]).unwrap();
+            assert_eq!(
+                encode_batch(&batch, Framing::Modern)
+                    .unwrap_err()
+                    .to_string(),
+                "Invalid argument error: dictionary-encoded columns cannot be sent to Athena"
+            );
         }
     }
 

@@ -125,6 +125,30 @@ impl ColumnBuilder {
         }
     }
 
+    /// The bytes of data appended so far (values, offsets, validity): what the array will
+    /// hold, whatever the capacity reserved.
+    fn data_bytes(&self) -> usize {
+        let rows = self.len();
+        let validity = rows.div_ceil(8);
+        let offsets = 4 * (rows + 1);
+        validity
+            + match self {
+                ColumnBuilder::Boolean(_) => rows.div_ceil(8),
+                ColumnBuilder::Int8(_) => rows,
+                ColumnBuilder::Int16(_) => 2 * rows,
+                ColumnBuilder::Int32(_) | ColumnBuilder::Float32(_) | ColumnBuilder::Date32(_) => {
+                    4 * rows
+                }
+                ColumnBuilder::Int64(_) | ColumnBuilder::Float64(_) | ColumnBuilder::Date64(_) => {
+                    8 * rows
+                }
+                ColumnBuilder::Decimal { .. } => 16 * rows,
+                ColumnBuilder::Utf8(b) => offsets + b.values_slice().len(),
+                ColumnBuilder::Binary(b) => offsets + b.values_slice().len(),
+                ColumnBuilder::List { child, .. } => offsets + child.data_bytes(),
+            }
+    }
+
     /// The column so far; the builder starts over empty.
     pub fn finish(&mut self) -> ArrayRef {
         match self {
@@ -168,15 +192,24 @@ impl ColumnBuilder {
     }
 }
 
-/// The builders of one batch, flushed every [`BATCH_ROWS`] rows.
+/// The builders of one batch, handed on when [`BatchBuilder::is_full`].
 pub struct BatchBuilder {
     schema: arrow::datatypes::SchemaRef,
     pub columns: Vec<ColumnBuilder>,
     pub rows: usize,
+    /// At most this many rows a batch...
+    max_rows: usize,
+    /// ...and a batch is full once its data reaches this many bytes.
+    max_bytes: usize,
 }
 
-/// Rows per record batch handed to the sink.
+/// Rows per record batch handed to a sink that wants no particular size.
 pub const BATCH_ROWS: usize = 8192;
+/// Bytes per record batch handed to a sink that wants no particular size: caps a batch of
+/// wide rows (8,192 rows of 100 kB texts would be 800 MB).
+pub const BATCH_BYTES: usize = 8 << 20;
+/// How often (in rows) a batch's size in bytes is looked at.
+const SIZE_CHECK_ROWS: usize = 64;
 
 /// Why a column of an output schema cannot be built: checked before the first row, so that
 /// assembling a batch never fails (nor panics) later.
@@ -226,29 +259,57 @@ impl BatchBuilder {
             schema,
             columns,
             rows: 0,
+            max_rows: BATCH_ROWS,
+            max_bytes: BATCH_BYTES,
         })
     }
 
+    /// Batches of about `bytes` each, whatever their row count, for a sink that gathers
+    /// rows into blocks of that size ([`crate::source::BatchSink::batch_bytes`]): a batch
+    /// built to the block's size is the block, where gathering small batches into one would
+    /// copy every row once more, and hold it twice.
+    pub fn sized_for(mut self, bytes: Option<usize>) -> BatchBuilder {
+        if let Some(bytes) = bytes {
+            self.max_rows = usize::MAX;
+            self.max_bytes = bytes.max(1);
+        }
+        self
+    }
+
     pub fn is_full(&self) -> bool {
-        self.rows >= BATCH_ROWS
+        self.rows >= self.max_rows
+            || (self.rows.is_multiple_of(SIZE_CHECK_ROWS)
+                && self.rows > 0
+                && self.data_bytes() >= self.max_bytes)
+    }
+
+    fn data_bytes(&self) -> usize {
+        self.columns.iter().map(ColumnBuilder::data_bytes).sum()
     }
 
     /// The rows so far as a batch (zero columns keep their row count).
     pub fn finish(&mut self) -> arrow::array::RecordBatch {
+        // The next batch's builders, with room for a batch like this one and a quarter
+        // more: a batch of a byte size varies in rows, and a buffer that outgrows its
+        // capacity is copied into one twice as large. Room never written takes no memory.
+        let rows = if self.max_rows == usize::MAX {
+            self.rows + self.rows / 4
+        } else {
+            self.max_rows
+        };
         let columns = self
             .columns
             .iter_mut()
             .zip(self.schema.fields())
             .map(|(builder, field)| {
                 let array = builder.finish();
-                // The next batch's builder, with room for a full batch like this one.
                 let bytes = match field.data_type() {
                     DataType::Utf8 => array.as_string::<i32>().values().len(),
                     DataType::Binary => array.as_binary::<i32>().values().len(),
                     _ => 0,
                 };
                 if let Some(next) =
-                    ColumnBuilder::with_capacity(field.data_type(), BATCH_ROWS, bytes)
+                    ColumnBuilder::with_capacity(field.data_type(), rows, bytes + bytes / 4)
                 {
                     *builder = next;
                 }
@@ -272,6 +333,62 @@ mod tests {
 
     fn build(fields: Vec<Field>) -> Result<BatchBuilder, String> {
         BatchBuilder::new(Arc::new(Schema::new(fields)))
+    }
+
+    /// Rows of a `note` text of `width` bytes and an `id`, through `out`: the rows of each
+    /// batch handed on.
+    fn batch_rows(mut out: BatchBuilder, rows: usize, width: usize) -> Vec<usize> {
+        let note = "x".repeat(width);
+        let mut handed = Vec::new();
+        for i in 0..rows {
+            match &mut out.columns[..] {
+                [ColumnBuilder::Utf8(n), ColumnBuilder::Int64(id)] => {
+                    n.append_value(&note);
+                    id.append_value(i as i64);
+                }
+                _ => unreachable!("the schema below"),
+            }
+            out.rows += 1;
+            if out.is_full() {
+                handed.push(out.finish().num_rows());
+            }
+        }
+        if out.rows > 0 {
+            handed.push(out.finish().num_rows());
+        }
+        handed
+    }
+
+    fn notes() -> BatchBuilder {
+        build(vec![
+            Field::new("note", DataType::Utf8, true),
+            Field::new("id", DataType::Int64, true),
+        ])
+        .unwrap()
+    }
+
+    #[test]
+    fn batches_are_cut_by_rows_or_by_bytes() {
+        // Narrow rows: 8,192 a batch.
+        assert_eq!(batch_rows(notes(), 20_000, 10), [8192, 8192, 3616]);
+        // 10 kB rows: cut at the first multiple of 64 rows holding 8 MiB
+        // (896 rows: 2 validity bitmaps of 112 bytes, 3,588 of offsets, 8,960,000 of text,
+        // 7,168 of ids: 8,970,980 bytes; 832 rows hold 8,330,196).
+        assert_eq!(batch_rows(notes(), 2_000, 10_000), [896, 896, 208]);
+    }
+
+    #[test]
+    fn batches_sized_for_a_sink_reach_its_size_whatever_their_rows() {
+        // 22 bytes a row and the validity bits: 4,544 rows reach 100,000 bytes
+        // (101,108), 4,480 do not (99,684).
+        let sized = notes().sized_for(Some(100_000));
+        assert_eq!(
+            batch_rows(sized, 20_000, 10),
+            [4544, 4544, 4544, 4544, 1824]
+        );
+        // A block larger than 8,192 narrow rows is one batch, not gathered from several.
+        let sized = notes().sized_for(Some(1 << 20));
+        assert_eq!(batch_rows(sized, 60_000, 10), [47168, 12832]);
     }
 
     #[test]

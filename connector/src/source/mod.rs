@@ -90,6 +90,12 @@ pub struct ReadPlan<'a> {
 #[async_trait]
 pub trait BatchSink: Send {
     async fn push(&mut self, batch: RecordBatch) -> Result<(), SourceError>;
+
+    /// The size in bytes of the batches this sink would rather be given, if any: a sink
+    /// that gathers rows into blocks (the spill writer) wants each batch to be a block.
+    fn batch_bytes(&self) -> Option<usize> {
+        None
+    }
 }
 
 /// A database the connector reads from.

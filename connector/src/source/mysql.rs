@@ -223,7 +223,9 @@ impl MySqlSource {
         sink: &mut dyn BatchSink,
         passthrough: bool,
     ) -> Result<(), SourceError> {
-        let mut out = BatchBuilder::new(schema).map_err(SourceError::Unsupported)?;
+        let mut out = BatchBuilder::new(schema)
+            .map_err(SourceError::Unsupported)?
+            .sized_for(sink.batch_bytes());
         let mut conn = self.conn().await?;
         if passthrough {
             conn.close_on_drop();

@@ -164,7 +164,9 @@ impl SqliteSource {
         names: &[String],
         sink: &mut dyn BatchSink,
     ) -> Result<(), SourceError> {
-        let mut out = BatchBuilder::new(schema).map_err(SourceError::Unsupported)?;
+        let mut out = BatchBuilder::new(schema)
+            .map_err(SourceError::Unsupported)?
+            .sized_for(sink.batch_bytes());
         let pool = self.pool().await?;
         let mut q = sqlx::query(AssertSqlSafe(sql.to_owned()));
         for p in params {

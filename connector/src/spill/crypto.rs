@@ -18,6 +18,9 @@ pub enum CryptoError {
     Authentication,
 }
 
+/// The AES-GCM tag sealing appends to a block.
+pub const TAG_BYTES: usize = 16;
+
 /// A split's cipher, ready to seal or open its blocks. AWS-LC (already linked for TLS) does
 /// the work: assembly AES-GCM, as fast in a debug build as in a release one.
 pub struct BlockCrypto {
@@ -94,7 +97,7 @@ mod tests {
         for len in [16, 32] {
             let c = BlockCrypto::new(&key(len)).unwrap();
             let sealed = c.encrypt(b"arrow block");
-            assert_eq!(sealed.len(), b"arrow block".len() + 16);
+            assert_eq!(sealed.len(), b"arrow block".len() + TAG_BYTES);
             assert_eq!(c.decrypt(&sealed).unwrap(), b"arrow block");
         }
     }

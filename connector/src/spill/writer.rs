@@ -11,7 +11,7 @@ use tokio::task::JoinSet;
 use crate::protocol::{ipc, Framing, SpillLocation};
 use crate::source::{BatchSink, SourceError};
 
-use super::crypto::BlockCrypto;
+use super::crypto::{BlockCrypto, TAG_BYTES};
 use super::store::BlockStore;
 
 /// The Lambda response limit is 6 MB; base64 and JSON must fit beneath it.
@@ -68,8 +68,13 @@ impl BlockWriter {
     }
 
     fn block(&mut self) -> Result<RecordBatch, String> {
-        let batches = std::mem::take(&mut self.pending);
+        let mut batches = std::mem::take(&mut self.pending);
         self.pending_bytes = 0;
+        // The sources build batches of a block's size (`batch_bytes`): one batch is the
+        // block as it is, with no copy.
+        if batches.len() == 1 {
+            return Ok(batches.pop().expect("one batch"));
+        }
         arrow::compute::concat_batches(&self.schema, &batches)
             .map_err(|e| format!("cannot assemble a block: {e}"))
     }
@@ -83,9 +88,12 @@ impl BlockWriter {
                 self.max_inline
             ));
         };
-        // Spilled blocks always use the legacy framing (SPEC §4.4).
-        let plain = ipc::encode_batch(&block, Framing::Legacy)
+        // Spilled blocks always use the legacy framing (SPEC §4.4), with room for the tag
+        // sealing appends.
+        let plain = ipc::encode_batch_with_room(&block, Framing::Legacy, TAG_BYTES)
             .map_err(|e| format!("cannot encode a spilled block: {e}"))?;
+        // The rows are in `plain` now: their arrays go before the block is sealed and sent.
+        drop(block);
         let body = match &spill.crypto {
             Some(c) => c.seal(plain),
             None => plain,
@@ -143,6 +151,10 @@ impl BlockWriter {
 
 #[async_trait]
 impl BatchSink for BlockWriter {
+    fn batch_bytes(&self) -> Option<usize> {
+        Some(self.max_block)
+    }
+
     async fn push(&mut self, batch: RecordBatch) -> Result<(), SourceError> {
         self.rows += batch.num_rows();
         self.pending_bytes += batch.get_array_memory_size();
@@ -156,5 +168,97 @@ impl BatchSink for BlockWriter {
                 .map_err(SourceError::Sink)?;
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashMap;
+    use std::sync::Mutex;
+
+    use arrow::array::Int64Array;
+    use bytes::Bytes;
+
+    use super::*;
+    use crate::protocol::EncryptionKey;
+    use crate::spill::store::StoreError;
+
+    /// Blocks kept in memory.
+    #[derive(Debug, Default)]
+    struct Memory(Mutex<HashMap<String, Bytes>>);
+
+    #[async_trait]
+    impl BlockStore for Memory {
+        async fn put(&self, at: &SpillLocation, body: Bytes) -> Result<(), StoreError> {
+            self.0.lock().unwrap().insert(at.key.clone(), body);
+            Ok(())
+        }
+        async fn get(&self, at: &SpillLocation) -> Result<Bytes, StoreError> {
+            self.0
+                .lock()
+                .unwrap()
+                .get(&at.key)
+                .cloned()
+                .ok_or_else(|| StoreError {
+                    operation: "reading spilled block",
+                    url: self.url(at),
+                    source: "absent".into(),
+                })
+        }
+        async fn delete(&self, at: &SpillLocation) -> Result<(), StoreError> {
+            self.0.lock().unwrap().remove(&at.key);
+            Ok(())
+        }
+        fn url(&self, at: &SpillLocation) -> String {
+            format!("memory:{}", at.key)
+        }
+    }
+
+    fn ids(range: std::ops::Range<i64>) -> RecordBatch {
+        RecordBatch::try_from_iter([(
+            "id",
+            Arc::new(Int64Array::from_iter_values(range)) as arrow::array::ArrayRef,
+        )])
+        .unwrap()
+    }
+
+    #[tokio::test]
+    async fn batches_of_a_block_size_are_spilled_each_as_one_sealed_block() {
+        let store = Arc::new(Memory::default());
+        let key = EncryptionKey {
+            key: vec![7; 32],
+            nonce: vec![1; 12],
+        };
+        let crypto = Arc::new(BlockCrypto::new(&key).unwrap());
+        let schema = ids(0..1).schema();
+        let spill = Spill {
+            store: store.clone(),
+            location: SpillLocation {
+                bucket: "spill".into(),
+                key: "query/split".into(),
+                directory: true,
+            },
+            crypto: Some(crypto.clone()),
+        };
+        let mut writer = BlockWriter::new(schema.clone(), 4_000, 100, Some(spill));
+        // What the sources build their batches to.
+        assert_eq!(writer.batch_bytes(), Some(4_000));
+        // Two batches of a block's size (8,000 bytes of ids each), then the split's rest.
+        let batches = [ids(0..1000), ids(1000..2000), ids(2000..2010)];
+        for batch in &batches {
+            writer.push(batch.clone()).await.unwrap();
+        }
+        let Outcome::Spilled(blocks) = writer.finish().await.unwrap() else {
+            panic!("2,010 ids exceed the 100-byte inline limit");
+        };
+        let keys: Vec<&str> = blocks.iter().map(|b| b.key.as_str()).collect();
+        assert_eq!(keys, ["query/split.0", "query/split.1", "query/split.2"]);
+        for (block, batch) in blocks.iter().zip(&batches) {
+            let sealed = store.get(block).await.unwrap();
+            let plain = crypto.decrypt(&sealed).unwrap();
+            let (decoded, framing) = ipc::decode_batch(&plain, &schema).unwrap();
+            assert_eq!(framing, Framing::Legacy);
+            assert_eq!(&decoded, batch);
+        }
     }
 }

@@ -182,7 +182,9 @@ impl PostgresSource {
         }
         let names = columns.iter().map(|c| c.name.clone()).collect();
         let mut decoder = CopyDecoder::new(decoders, names);
-        let mut out = BatchBuilder::new(schema).map_err(SourceError::Unsupported)?;
+        let mut out = BatchBuilder::new(schema)
+            .map_err(SourceError::Unsupported)?
+            .sized_for(sink.batch_bytes());
         let mut conn = self.conn().await?;
         if passthrough.is_some() {
             conn.close_on_drop();
