@@ -55,10 +55,13 @@ def ours(conn, table, n):
     return [BENCH, conn, table, split_target(conn, n), str(n)]
 
 
-def full(conn, table, n, encrypted):
-    """The whole ReadRecords path, spilling to the local S3 server (read-bench --full)."""
-    return ["env", f"disable_spill_encryption={'false' if encrypted else 'true'}",
-            BENCH, "--full", conn, table, split_target(conn, n), str(n)]
+def full(conn, table, n, encrypted, block_bytes=None):
+    """The whole ReadRecords path, spilling to the local S3 server (read-bench --full);
+    blocks of Athena's 16 MB maxBlockSize, or of block_bytes (MAX_BLOCK_SIZE_BYTES)."""
+    env = ["env", f"disable_spill_encryption={'false' if encrypted else 'true'}"]
+    if block_bytes:
+        env.append(f"MAX_BLOCK_SIZE_BYTES={block_bytes}")
+    return env + [BENCH, "--full", conn, table, split_target(conn, n), str(n)]
 
 
 def cases():
@@ -82,6 +85,8 @@ def cases():
             ("pg", "ours, full Lambda path, encrypted", 1, full(PG_CONN, "bench.lineitem", 1, True)),
             ("pg", "ours, full Lambda path, encrypted", 2, full(PG_CONN, "bench.lineitem", 2, True)),
             ("pg", "ours, full Lambda path, plain", 1, full(PG_CONN, "bench.lineitem", 1, False)),
+            ("pg", "ours, full Lambda path, encrypted, 4 MB blocks", 1,
+             full(PG_CONN, "bench.lineitem", 1, True, 4 << 20)),
             ("my", "ours, full Lambda path, encrypted", 1, full(MY_CONN, "bench.lineitem", 1, True)),
             ("my", "ours, full Lambda path, encrypted", 2, full(MY_CONN, "bench.lineitem", 2, True)),
         ]
@@ -94,8 +99,17 @@ def cases():
     return c
 
 
-def run_measured(cmd):
-    """Wall time, peak RSS (MiB) and user + system CPU seconds of one process, from wait4."""
+def cpu_seconds(pid):
+    """User + system CPU seconds a running process has used so far (/proc/PID/stat)."""
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def run_measured(cmd, server=None):
+    """Wall time, peak RSS (MiB) and user + system CPU seconds of one process, from wait4,
+    and the CPU seconds `server` (the S3 server) spent meanwhile."""
+    server_before = cpu_seconds(server.pid) if server else 0.0
     start = time.perf_counter()
     p = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                          env=dict(os.environ, PGPASSWORD="athena"))
@@ -106,7 +120,9 @@ def run_measured(cmd):
     p.returncode = os.waitstatus_to_exitcode(status)
     if p.returncode != 0:
         sys.exit(f"{' '.join(cmd[:3])}: exit {p.returncode}: {err.decode()[-500:]}")
-    return wall, usage.ru_maxrss / 1024, usage.ru_utime + usage.ru_stime, out.decode().strip()
+    server_cpu = cpu_seconds(server.pid) - server_before if server else 0.0
+    return (wall, usage.ru_maxrss / 1024, usage.ru_utime + usage.ru_stime, out.decode().strip(),
+            server_cpu)
 
 
 def rows_of(tool, out):
@@ -216,19 +232,21 @@ def main():
     s3 = start_s3() if os.environ.get("FULL") == "1" else None
     expected = int(os.environ["BENCH_ROWS"])
     results = {}
+    s3_cpus = {}  # the S3 server's CPU seconds during each full-path run
     # The full path's blocks are read back and counted once per case, outside the timings.
     for db, tool, n, cmd in cases():
         if tool.startswith("ours, full"):
-            _, _, _, out = run_measured(["env", "BENCH_VERIFY=1"] + cmd)
+            out = run_measured(["env", "BENCH_VERIFY=1"] + cmd)[3]
             if rows_of(tool, out) != expected:
                 sys.exit(f"{db} {tool} x{n}: {out}, expected {expected} rows")
     for rep in range(reps):
         for db, tool, n, cmd in cases():
-            wall, rss, cpu, out = run_measured(cmd)
+            wall, rss, cpu, out, s3_cpu = run_measured(cmd, s3 if tool.startswith("ours, full") else None)
             rows = rows_of(tool, out)
             if rows is not None and rows != expected:
                 sys.exit(f"{db} {tool} x{n}: {rows} rows, expected {expected}")
             results.setdefault((db, tool, n), []).append((wall, rss, cpu))
+            s3_cpus.setdefault((db, tool, n), []).append(s3_cpu)
         print(f"repetition {rep + 1}/{reps} done", file=sys.stderr)
     if s3:
         s3.terminate()
@@ -251,7 +269,8 @@ def main():
             ratio = f"time {med / peer_wall:.2f}x, CPU {cpu / peer_cpu:.2f}x, memory {rss / peer_rss:.2f}x"
         if tool.startswith("ours, full") and (db, "ours", n) in results:
             read = statistics.median([w for w, _, _ in results[(db, "ours", n)]])
-            ratio = f"{med / read:.2f}x the read path; {csv_mb / n / med:.0f} MB/s per split"
+            ratio = (f"{med / read:.2f}x the read path; {csv_mb / n / med:.0f} MB/s per split; "
+                     f"S3 server CPU {statistics.median(s3_cpus[(db, tool, n)]):.2f} s")
         print(f"| {db} | {tool} | {n} | {med:.2f} ({min(walls):.2f}-{max(walls):.2f}) | "
               f"{expected / med / 1e6:.2f} M | {csv_mb / med:.0f} | {cpu:.2f} | "
               f"{cpu / expected * 1e6:.2f} | {rss:.0f} | {ratio} |")

@@ -145,7 +145,13 @@ async fn full_path(args: &[String]) -> Result<String, String> {
         .ok_or_else(|| format!("expected SCHEMA.TABLE, found {table}"))?;
     let mut vars: Vec<(String, String)> = std::env::vars()
         .filter(|(k, _)| {
-            ["spill_bucket", "spill_prefix", "disable_spill_encryption"].contains(&k.as_str())
+            [
+                "spill_bucket",
+                "spill_prefix",
+                "disable_spill_encryption",
+                "MAX_BLOCK_SIZE_BYTES",
+            ]
+            .contains(&k.as_str())
         })
         .collect();
     vars.push(("default".to_owned(), connection.clone()));
