@@ -74,12 +74,13 @@ log "MariaDB ready on 127.0.0.1:3306"
 # --- moto (AWS APIs) ----------------------------------------------------------------------
 # Pinned: botocore 1.44.18 describes Athena as rest-json, which moto 5.2.6 does not route
 # (every Athena call, which the SDK still sends as awsJson1_1, answers 404).
-MOTO_PINS=('moto[server]==5.2.6' 'boto3==1.44.8' 'botocore==1.44.8')
-if [ ! -x .venv/bin/moto_server ] \
-   || ! .venv/bin/python -c "import botocore, moto, sys; sys.exit(botocore.__version__ != '1.44.8' or moto.__version__ != '5.2.6')" 2>/dev/null; then
-  log "installing ${MOTO_PINS[*]} into .venv"
+MOTO_VERSION=5.2.6 BOTOCORE_VERSION=1.44.8
+if [ "$(.venv/bin/python -c "import botocore, moto; print(moto.__version__, botocore.__version__)" 2>/dev/null)" \
+     != "$MOTO_VERSION $BOTOCORE_VERSION" ]; then
+  log "installing moto[server] $MOTO_VERSION with botocore $BOTOCORE_VERSION into .venv"
   python3 -m venv .venv
-  .venv/bin/pip install -q --disable-pip-version-check "${MOTO_PINS[@]}"
+  .venv/bin/pip install -q --disable-pip-version-check "moto[server]==$MOTO_VERSION" \
+    "boto3==$BOTOCORE_VERSION" "botocore==$BOTOCORE_VERSION"
 fi
 if ! .venv/bin/python -c "import sqlglot" 2>/dev/null; then
   log "installing sqlglot into .venv (checks generated SQL Server and Oracle statements)"

@@ -141,18 +141,8 @@ impl Admin {
     pub async fn run_ignoring_missing(&mut self, statements: &[String]) -> Result<(), StepError> {
         for s in statements {
             let result = match self {
-                Admin::Postgres(c) => {
-                    let mut attempt = 0;
-                    loop {
-                        match c.execute(AssertSqlSafe(s.clone())).await {
-                            Err(e) if attempt < RACE_RETRIES && concurrently_updated(&e) => {
-                                attempt += 1;
-                                race_pause(attempt).await;
-                            }
-                            other => break other.map(drop),
-                        }
-                    }
-                }
+                // Each statement its own transaction, run again if it lost an ACL race.
+                Admin::Postgres(c) => run_pg(c, std::slice::from_ref(s)).await,
                 Admin::MySql(c) => c.execute(AssertSqlSafe(s.clone())).await.map(drop),
             };
             match result {
@@ -180,26 +170,19 @@ async fn run_pg(c: &mut sqlx::PgConnection, statements: &[String]) -> Result<(),
         }
         .await;
         match result {
-            Err(e) if attempt < RACE_RETRIES && concurrently_updated(&e) => {
+            Err(e) if attempt < 5 && concurrently_updated(&e) => {
                 attempt += 1;
-                race_pause(attempt).await;
+                tokio::time::sleep(std::time::Duration::from_millis(50 * attempt)).await;
             }
             other => return other,
         }
     }
 }
 
-/// How often a statement that lost an ACL race is run again.
-const RACE_RETRIES: u64 = 5;
-
 /// PostgreSQL's "tuple concurrently updated" (XX000): two sessions changed one catalog row,
 /// an ACL that concurrent GRANTs or REVOKEs on one schema or database both rewrite.
 fn concurrently_updated(e: &sqlx::Error) -> bool {
     matches!(e, sqlx::Error::Database(db) if db.message().contains("tuple concurrently updated"))
-}
-
-async fn race_pause(attempt: u64) {
-    tokio::time::sleep(std::time::Duration::from_millis(50 * attempt)).await;
 }
 
 async fn run_my(c: &mut sqlx::MySqlConnection, statements: &[String]) -> Result<(), sqlx::Error> {

@@ -61,6 +61,26 @@ pub fn encode_batch_with_room(
     framing: Framing,
     room: usize,
 ) -> Result<Vec<u8>, ArrowError> {
+    let buffers = message_buffers(batch, framing)?;
+    let len: usize = buffers.iter().map(Buffer::len).sum();
+    let mut out = Vec::with_capacity(len + room);
+    for buffer in &buffers {
+        out.extend_from_slice(buffer.as_slice());
+    }
+    Ok(out)
+}
+
+/// The length of [`encode_batch`]'s message, without copying the batch into it.
+pub fn encoded_batch_len(batch: &RecordBatch, framing: Framing) -> Result<usize, ArrowError> {
+    Ok(message_buffers(batch, framing)?
+        .iter()
+        .map(Buffer::len)
+        .sum())
+}
+
+/// The record-batch message as the pieces `StreamEncoder` hands out: its framing and
+/// metadata, then the arrays' own buffers and padding.
+fn message_buffers(batch: &RecordBatch, framing: Framing) -> Result<Vec<Buffer>, ArrowError> {
     let schema = batch.schema();
     if schema
         .fields()
@@ -75,13 +95,7 @@ pub fn encode_batch_with_room(
     // A stream starts with its schema message: spent on an empty batch, so that the next
     // call yields the record batch message alone.
     encoder.encode(&RecordBatch::new_empty(schema.clone()))?;
-    let buffers = encoder.encode(batch)?;
-    let len: usize = buffers.iter().map(Buffer::len).sum();
-    let mut out = Vec::with_capacity(len + room);
-    for buffer in &buffers {
-        out.extend_from_slice(buffer.as_slice());
-    }
-    Ok(out)
+    encoder.encode(batch)
 }
 
 /// Whether a column of this type is (or holds) a dictionary-encoded array.
@@ -329,6 +343,7 @@ mod tests {
                 let roomy = encode_batch_with_room(&batch, framing, 16).unwrap();
                 assert_eq!(roomy, arrow_message(&batch, framing));
                 assert_eq!(roomy, encode_batch(&batch, framing).unwrap());
+                assert_eq!(encoded_batch_len(&batch, framing).unwrap(), roomy.len());
                 assert!(roomy.capacity() >= roomy.len() + 16);
             }
         }

@@ -290,13 +290,10 @@ impl BatchBuilder {
     /// The rows so far as a batch (zero columns keep their row count).
     pub fn finish(&mut self) -> arrow::array::RecordBatch {
         // The next batch's builders, with room for a batch like this one and a quarter
-        // more: a batch of a byte size varies in rows, and a buffer that outgrows its
-        // capacity is copied into one twice as large. Room never written takes no memory.
-        let rows = if self.max_rows == usize::MAX {
-            self.rows + self.rows / 4
-        } else {
-            self.max_rows
-        };
+        // more (within the row limit): a batch of a byte size varies in rows, and a buffer
+        // that outgrows its capacity is copied into one twice as large. Room never written
+        // takes no memory.
+        let rows = (self.rows + self.rows / 4).min(self.max_rows);
         let columns = self
             .columns
             .iter_mut()

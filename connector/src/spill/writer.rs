@@ -68,15 +68,15 @@ impl BlockWriter {
     }
 
     fn block(&mut self) -> Result<RecordBatch, String> {
-        let mut batches = std::mem::take(&mut self.pending);
+        let batches = std::mem::take(&mut self.pending);
         self.pending_bytes = 0;
         // The sources build batches of a block's size (`batch_bytes`): one batch is the
         // block as it is, with no copy.
-        if batches.len() == 1 {
-            return Ok(batches.pop().expect("one batch"));
+        match <[RecordBatch; 1]>::try_from(batches) {
+            Ok([block]) => Ok(block),
+            Err(batches) => arrow::compute::concat_batches(&self.schema, &batches)
+                .map_err(|e| format!("cannot assemble a block: {e}")),
         }
-        arrow::compute::concat_batches(&self.schema, &batches)
-            .map_err(|e| format!("cannot assemble a block: {e}"))
     }
 
     /// Starts writing the pending rows as the next block `<split key>.<N>`.
@@ -126,13 +126,12 @@ impl BlockWriter {
     pub async fn finish(mut self) -> Result<Outcome, String> {
         if self.spilled.is_empty() && self.pending_bytes < self.max_inline {
             let block = self.block()?;
-            // The serialized response must also fit the Lambda limit (base64: 4/3).
+            // The serialized response must also fit the Lambda limit (base64: 4/3). Only
+            // measured here: the response encodes the block.
             let encoded = if block.num_rows() == 0 {
                 0
             } else {
-                ipc::encode_batch(&block, Framing::Modern)
-                    .map(|b| b.len())
-                    .unwrap_or(usize::MAX)
+                ipc::encoded_batch_len(&block, Framing::Modern).unwrap_or(usize::MAX)
             };
             if encoded / 3 * 4 < MAX_INLINE_RESPONSE_BYTES {
                 return Ok(Outcome::Inline(block));
