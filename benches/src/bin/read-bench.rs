@@ -87,7 +87,9 @@ async fn run(args: &[String]) -> Result<String, String> {
             source
                 .split_partition(&info, &partition, target)
                 .await
-                .map_err(|e| e.to_string())?,
+                .map_err(|e| e.to_string())?
+                .iter()
+                .map(athena_connector::source::TableSlice::to_properties),
         );
     }
     let schema_ref = info.schema();

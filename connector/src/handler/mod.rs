@@ -14,9 +14,14 @@ use arrow::datatypes::{DataType, Field, Schema, SchemaRef};
 use indexmap::IndexMap;
 use tokio::sync::{Mutex, OnceCell};
 
+mod capabilities;
+mod metadata;
 mod partition_columns;
+mod passthrough;
 mod read;
 mod splits;
+
+pub use capabilities::capabilities;
 
 pub use read::{SchemaError, MAX_REQUEST_BLOCK_BYTES};
 
@@ -32,17 +37,15 @@ use crate::protocol::{
 use crate::query_status::{QueryStates, Watch};
 use crate::rds_auth::RdsTokens;
 use crate::secrets::{SecretCache, SecretsManager};
-use crate::source::mysql::MySqlSource;
-use crate::source::postgres::PostgresSource;
-use crate::source::sqlite::SqliteSource;
 use crate::source::{
-    passthrough_columns, BatchSink, Connect, ReadPlan, Source, SourceError, TableInfo,
+    open_server, passthrough_columns, BatchSink, Column, Connect, Database, ReadPlan, SourceError,
+    TableInfo, TableSlice,
 };
 use crate::spill::crypto::BlockCrypto;
 use crate::spill::keys::{split_key, split_location, KeyError};
 use crate::spill::store::{BlockStore, S3Store, LOCAL_BUCKET};
 use crate::spill::writer::{BlockWriter, Outcome, Spill, MAX_INLINE_RESPONSE_BYTES};
-use crate::sql::{Column, Query};
+use crate::sql::Query;
 use futures_util::StreamExt;
 
 /// The serde version the connector advertises: passthrough needs 5; Substrait plans (v6)
@@ -50,9 +53,6 @@ use futures_util::StreamExt;
 pub const SERDE_VERSION: i32 = 5;
 /// How long table metadata is reused between the calls of one query.
 const TABLE_CACHE_TTL: Duration = Duration::from_secs(60);
-/// The passthrough table function, as Athena names it.
-const QPT_FUNCTION: &str = "SYSTEM.QUERY";
-const QPT_QUERY: &str = "QUERY";
 /// The most partitions a GetSplits request may carry: far beyond any table's (PostgreSQL
 /// plans badly past a few thousand), and each one becomes a property map in memory.
 pub const MAX_PARTITIONS: usize = 1_000_000;
@@ -98,7 +98,7 @@ pub struct Connector {
     aws: OnceCell<aws_config::SdkConfig>,
     secrets: OnceCell<Arc<SecretCache>>,
     rds_tokens: OnceCell<Arc<RdsTokens>>,
-    sources: Mutex<HashMap<String, Arc<dyn Source>>>,
+    sources: Mutex<HashMap<String, Arc<Database>>>,
     tables: Mutex<TableCache>,
     /// Where splits spill when no bucket is configured (the local engine's directory).
     local_spill: Option<Arc<dyn BlockStore>>,
@@ -222,15 +222,15 @@ impl Connector {
     }
 
     /// The source serving `catalog`, created on first use.
-    pub async fn source(&self, catalog: &str) -> Result<(Arc<dyn Source>, Engine), HandlerError> {
+    pub async fn source(&self, catalog: &str) -> Result<(Arc<Database>, Engine), HandlerError> {
         let config = self.config()?;
         let (key, connection) = config.connection_for(catalog)?;
         let engine = connection.engine();
         if let Some(s) = self.sources.lock().await.get(key) {
             return Ok((s.clone(), engine));
         }
-        let source: Arc<dyn Source> = match &connection.target {
-            Target::Sqlite(path) => Arc::new(SqliteSource::new(PathBuf::from(path))),
+        let source = Arc::new(match &connection.target {
+            Target::Sqlite(path) => Database::sqlite(PathBuf::from(path)),
             Target::Server(url) => {
                 let connect = Connect {
                     url: url.clone(),
@@ -243,17 +243,10 @@ impl Connector {
                     driver: connection.driver.clone(),
                     casing: config.casing_for(engine),
                 };
-                match url.engine {
-                    Engine::Postgres => Arc::new(PostgresSource::new(connect, config.default_scale)),
-                    Engine::MySql => Arc::new(MySqlSource::new(connect)),
-                    other => {
-                        return Err(HandlerError::Request(format!(
-                            "catalog {catalog}: the {other} engine is not served by this build (PostgreSQL, MySQL/MariaDB and SQLite are)"
-                        )))
-                    }
-                }
+                open_server(connect, config.default_scale)
+                    .map_err(|e| HandlerError::Request(format!("catalog {catalog}: {e}")))?
             }
-        };
+        });
         let mut sources = self.sources.lock().await;
         let source = sources.entry(key.to_owned()).or_insert(source).clone();
         Ok((source, engine))
@@ -262,7 +255,7 @@ impl Connector {
     async fn table(
         &self,
         catalog: &str,
-        source: &dyn Source,
+        source: &Database,
         name: &TableName,
     ) -> Result<Arc<TableInfo>, HandlerError> {
         let key = (catalog.to_owned(), name.clone());
@@ -370,117 +363,13 @@ impl Connector {
                 capabilities: SDK_CAPABILITIES,
                 serde_version: SERDE_VERSION,
             }),
-            Request::ListSchemas(r) => {
-                let (source, _) = self.source(&r.header.catalog_name).await?;
-                Response::ListSchemas(ListSchemasResponse {
-                    catalog_name: r.header.catalog_name.clone(),
-                    schemas: source.list_schemas().await?,
-                })
-            }
-            Request::ListTables(r) => {
-                let (source, _) = self.source(&r.header.catalog_name).await?;
-                let (tables, next_token) = match &r.schema_name {
-                    Some(schema) => {
-                        let page = (r.page_size != UNLIMITED_PAGE_SIZE)
-                            .then(|| r.page_size.max(1) as usize);
-                        let mut tables = source
-                            .list_tables(schema, r.next_token.as_deref(), page.map(|p| p + 1))
-                            .await?;
-                        let more = page.is_some_and(|p| tables.len() > p);
-                        if let Some(p) = page {
-                            tables.truncate(p);
-                        }
-                        let token = if more {
-                            tables.last().map(|t| t.table_name.clone())
-                        } else {
-                            None
-                        };
-                        (tables, token)
-                    }
-                    None => {
-                        let mut all = Vec::new();
-                        for schema in source.list_schemas().await? {
-                            all.extend(source.list_tables(&schema, None, None).await?);
-                        }
-                        (all, None)
-                    }
-                };
-                Response::ListTables(ListTablesResponse {
-                    tables,
-                    catalog_name: r.header.catalog_name.clone(),
-                    next_token,
-                })
-            }
-            Request::GetTable(r) => {
-                let (source, engine) = self.source(&r.header.catalog_name).await?;
-                if !r.query_passthrough_arguments.is_empty() {
-                    let query = self.passthrough_query(&r.query_passthrough_arguments)?;
-                    let columns = source.query_columns(query).await?;
-                    let info = TableInfo {
-                        name: r.table_name.clone(),
-                        columns,
-                    };
-                    return Ok(Response::GetTable(GetTableResponse {
-                        catalog_name: r.header.catalog_name.clone(),
-                        table_name: r.table_name.clone(),
-                        schema: info.schema(),
-                        partition_columns: vec![],
-                    }));
-                }
-                let table = self
-                    .table(&r.header.catalog_name, source.as_ref(), &r.table_name)
-                    .await?;
-                let (schema, partition_columns) = if self.config()?.partition_columns {
-                    (
-                        partition_columns::extend_schema(&table.schema(), engine),
-                        partition_columns::names(engine)
-                            .iter()
-                            .map(|n| (*n).to_owned())
-                            .collect(),
-                    )
-                } else {
-                    (table.schema(), vec![])
-                };
-                Response::GetTable(GetTableResponse {
-                    catalog_name: r.header.catalog_name.clone(),
-                    table_name: table.name.clone(),
-                    schema,
-                    partition_columns,
-                })
-            }
-            Request::GetTableLayout(r) => {
-                let (source, engine) = self.source(&r.header.catalog_name).await?;
-                let partitions = if r.constraints.is_query_passthrough() {
-                    vec![crate::source::whole_table()]
-                } else {
-                    let table = self
-                        .table(&r.header.catalog_name, source.as_ref(), &r.table_name)
-                        .await?;
-                    let (constraints, on_partitions) =
-                        self.database_constraints(&r.constraints, engine)?;
-                    let mut kept = Vec::new();
-                    for p in source.partitions(&table, &constraints).await? {
-                        if partition_columns::admits(&p, &on_partitions)? {
-                            kept.push(p);
-                        }
-                    }
-                    kept
-                };
-                Response::GetTableLayout(GetTableLayoutResponse {
-                    catalog_name: r.header.catalog_name.clone(),
-                    table_name: r.table_name.clone(),
-                    partitions: splits::partitions_block(&r.header.query_id, &partitions)?,
-                })
-            }
+            Request::ListSchemas(r) => self.list_schemas(r).await?,
+            Request::ListTables(r) => self.list_tables(r).await?,
+            Request::GetTable(r) => self.get_table(r).await?,
+            Request::GetTableLayout(r) => self.get_table_layout(r).await?,
             Request::GetSplits(r) => self.get_splits(r).await?,
             Request::ReadRecords(r) => self.read_records(r).await?.0,
-            Request::GetDataSourceCapabilities(r) => {
-                let (_, engine) = self.source(&r.header.catalog_name).await?;
-                Response::GetDataSourceCapabilities(GetDataSourceCapabilitiesResponse {
-                    catalog_name: r.header.catalog_name.clone(),
-                    capabilities: capabilities(engine, self.config()?.query_passthrough),
-                })
-            }
+            Request::GetDataSourceCapabilities(r) => self.get_capabilities(r).await?,
             Request::UserDefinedFunction(r) => {
                 return Err(HandlerError::Request(format!(
                     "this connector defines no user-defined functions (asked for {})",
@@ -488,82 +377,6 @@ impl Connector {
                 )))
             }
         })
-    }
-
-    /// The constraints the database evaluates, and the predicates on the partition
-    /// columns (`partition_columns=true`), which prune partitions instead. Without the
-    /// switch, the request's own constraints (not copied).
-    fn database_constraints<'c>(
-        &self,
-        constraints: &'c Constraints,
-        engine: Engine,
-    ) -> Result<
-        (
-            std::borrow::Cow<'c, Constraints>,
-            IndexMap<String, crate::protocol::ValueSet>,
-        ),
-        HandlerError,
-    > {
-        Ok(if self.config()?.partition_columns {
-            let (database, on_partitions) =
-                partition_columns::database_constraints(constraints, engine);
-            (std::borrow::Cow::Owned(database), on_partitions)
-        } else {
-            (std::borrow::Cow::Borrowed(constraints), IndexMap::new())
-        })
-    }
-
-    /// What the database reads for a table's ReadRecords request: its constraints and
-    /// schema without the partition columns, and where each of those goes in the answer
-    /// with this split's value (`partition_columns=true`; none otherwise).
-    fn database_read<'r>(
-        &self,
-        r: &'r ReadRecordsRequest,
-        engine: Engine,
-    ) -> Result<DatabaseRead<'r>, HandlerError> {
-        let (constraints, _) = self.database_constraints(&r.constraints, engine)?;
-        let (schema, constants) = match self.config()?.partition_columns {
-            true => partition_columns::split_schema(&r.schema, engine, &r.split.properties),
-            false => (r.schema.clone(), vec![]),
-        };
-        Ok(DatabaseRead {
-            constraints,
-            schema,
-            constants,
-        })
-    }
-
-    fn passthrough_query<'a>(
-        &self,
-        args: &'a IndexMap<String, String>,
-    ) -> Result<&'a str, HandlerError> {
-        if !self.config()?.query_passthrough {
-            return Err(HandlerError::Request(
-                "query passthrough is disabled (enable_query_passthrough=false)".into(),
-            ));
-        }
-        let get = |k: &str| {
-            args.iter()
-                .find(|(key, _)| key.eq_ignore_ascii_case(k))
-                .map(|(_, v)| v.as_str())
-        };
-        match get("schemaFunctionName") {
-            Some(f) if f.eq_ignore_ascii_case(QPT_FUNCTION) => {}
-            _ => {
-                return Err(HandlerError::Request(
-                    "Function Signature doesn't match implementation's".into(),
-                ))
-            }
-        }
-        match get(QPT_QUERY) {
-            None => Err(HandlerError::Request(
-                "Missing Query Passthrough Argument: QUERY".into(),
-            )),
-            Some(q) if q.trim().is_empty() => Err(HandlerError::Request(
-                "Missing Query Passthrough Value for Argument: QUERY".into(),
-            )),
-            Some(q) => Ok(q),
-        }
     }
 }
 
@@ -595,50 +408,4 @@ fn describe(r: &Request) -> String {
         (Some(c), None) => format!("on catalog {c}"),
         _ => String::new(),
     }
-}
-
-/// What this connector really pushes down (SPEC §5).
-pub fn capabilities(
-    engine: Engine,
-    query_passthrough: bool,
-) -> IndexMap<String, Vec<OptimizationSubType>> {
-    let _ = engine;
-    let functions: Vec<&str> = StandardFunction::ALL.iter().map(|f| f.as_str()).collect();
-    let mut caps = IndexMap::from([
-        (
-            "supports_filter_pushdown".to_owned(),
-            vec![
-                OptimizationSubType::new("sorted_range_set", &[]),
-                OptimizationSubType::new("equatable_range_set", &[]),
-                OptimizationSubType::new("all_or_none_value_set", &[]),
-                OptimizationSubType::new("nullable_comparison", &[]),
-            ],
-        ),
-        (
-            "supports_complex_expression_pushdown".to_owned(),
-            vec![OptimizationSubType::new(
-                "supported_function_expression_types",
-                &functions,
-            )],
-        ),
-        (
-            "supports_limit_pushdown".to_owned(),
-            vec![OptimizationSubType::new("integer_constant", &[])],
-        ),
-        (
-            "supports_top_n_pushdown".to_owned(),
-            vec![OptimizationSubType::new("SUPPORTS_ORDER_BY", &[])],
-        ),
-    ]);
-    if query_passthrough {
-        caps.insert(
-            QPT_FUNCTION.to_owned(),
-            vec![
-                OptimizationSubType::new("query_passthrough_schema", &["system"]),
-                OptimizationSubType::new("query_passthrough_name", &["query"]),
-                OptimizationSubType::new("query_passthrough_arguments", &[QPT_QUERY]),
-            ],
-        );
-    }
-    caps
 }

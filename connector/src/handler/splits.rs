@@ -21,7 +21,7 @@ impl Connector {
         } else if constraints.limit().is_some() {
             // A pushed-down LIMIT (or top-N) is only exact over one split.
             if start == 0 && !partitions.is_empty() {
-                properties.push(crate::source::whole_table());
+                properties.push(TableSlice::whole_table().to_properties());
             }
         } else {
             let table = self
@@ -32,9 +32,14 @@ impl Connector {
             // is `<partition>:<splits of it already sent>`.
             let mut skip = skip;
             for (i, partition) in partitions.iter().enumerate().skip(start) {
-                let ranges = source
-                    .split_partition(&table, partition, config.split_target_bytes)
-                    .await?;
+                let partition =
+                    TableSlice::from_properties(partition).map_err(SourceError::from)?;
+                let ranges: Vec<_> = source
+                    .split_partition(&table, &partition, config.split_target_bytes)
+                    .await?
+                    .iter()
+                    .map(TableSlice::to_properties)
+                    .collect();
                 let room = config.splits_per_page - properties.len();
                 let left = ranges.len().saturating_sub(skip);
                 properties.extend(ranges.into_iter().skip(skip).take(room));

@@ -64,10 +64,7 @@ impl Connect {
             let token = tokens
                 .token(&self.url.host, self.url.port_or_default(), &user)
                 .await
-                .map_err(|e| SourceError::Connect {
-                    target: self.target(),
-                    message: e.to_string(),
-                })?;
+                .map_err(|e| SourceError::connect(self.target(), e))?;
             return Ok((user, Some(token)));
         }
         match &self.secret {
@@ -112,10 +109,7 @@ impl Connect {
                 message,
             }
         } else {
-            SourceError::Connect {
-                target: self.target(),
-                message: e.to_string(),
-            }
+            SourceError::connect(self.target(), e)
         }
     }
 }

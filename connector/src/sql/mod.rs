@@ -6,7 +6,7 @@ pub mod select;
 pub mod timestamp;
 
 pub use dialect::{Dialect, MySql, Oracle, Postgres, PostgresCopy, SqlServer, Sqlite};
-pub use select::{Column, Query, SelectBuilder};
+pub use select::{Query, SelectBuilder};
 
 #[derive(Debug, thiserror::Error, PartialEq)]
 pub enum SqlError {

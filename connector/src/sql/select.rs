@@ -8,47 +8,7 @@ use crate::protocol::{Constraints, Expression, Scalar, StandardFunction, ValueSe
 use super::dialect::Dialect;
 use super::timestamp::{epoch_nanos, MillisRange};
 use super::SqlError;
-
-/// A column as the source reads it.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Column {
-    /// The name as Athena knows it (the source's own case).
-    pub name: String,
-    /// The SQL producing the value: the quoted column, or a cast the type mapping needs.
-    pub select: String,
-    /// The Arrow type the value is returned as.
-    pub data_type: DataType,
-    /// What the projection reads instead of `select`, when the source finishes the value
-    /// itself: PostgreSQL reads `CHAR(n)` padded and trims it while decoding (cheaper than
-    /// the server's `rtrim`), while predicates and ordering keep comparing `select`.
-    pub output: Option<String>,
-}
-
-impl Column {
-    /// The expression the projection reads.
-    pub fn projected(&self) -> &str {
-        self.output.as_deref().unwrap_or(&self.select)
-    }
-}
-
-/// The column `name` names: exactly, else its one case-insensitive match (Athena lower-cases
-/// names). `Err` holds every case-insensitive match: none, or several (ambiguous).
-pub fn find_column<'a>(
-    columns: &'a IndexMap<String, Column>,
-    name: &str,
-) -> Result<&'a Column, Vec<&'a Column>> {
-    if let Some(c) = columns.get(name) {
-        return Ok(c);
-    }
-    let found: Vec<&Column> = columns
-        .values()
-        .filter(|c| c.name.eq_ignore_ascii_case(name))
-        .collect();
-    match found.as_slice() {
-        [one] => Ok(one),
-        _ => Err(found),
-    }
-}
+use crate::source::{find_column, Column};
 
 /// A statement and its parameters, in placeholder order.
 #[derive(Debug, Clone, PartialEq)]

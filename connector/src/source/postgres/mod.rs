@@ -5,11 +5,9 @@ mod copy;
 mod types;
 
 use arrow::array::RecordBatch;
-use arrow::datatypes::SchemaRef;
 use async_trait::async_trait;
 use futures_util::future::BoxFuture;
 use futures_util::TryStreamExt;
-use indexmap::IndexMap;
 use serde_json::Value;
 use sqlx::pool::PoolConnection;
 use sqlx::postgres::{PgConnectOptions, PgSslMode};
@@ -20,20 +18,19 @@ use crate::deadline;
 use crate::protocol::{format_decimal, Constraints, Scalar, TableName};
 use crate::source::builder::BatchBuilder;
 use crate::source::connect::{discard_on_error, RotatingPool, SERVER_IDLE_TIMEOUT};
+use crate::sql::select::RangePredicate;
 use crate::sql::timestamp::utc_wall_clock;
-use crate::sql::{Column, Dialect, Postgres, PostgresCopy, Query, SelectBuilder};
+use crate::sql::{Dialect, Postgres, PostgresCopy, Query, SelectBuilder};
 
 pub use copy::numeric_to_i128;
 use copy::CopyDecoder;
 pub use types::{map_column, Decode, PgColumn};
 
 use super::{
-    passthrough_columns, passthrough_sql, resolve_name, BatchSink, Connect, ReadPlan, Source,
-    SourceError, TableInfo, PARTITION_NAME, PARTITION_SCHEMA, RANGE_FROM, RANGE_TO,
+    distinct_columns, ranges, BatchSink, Column, Connect, DatabaseError, Execution, Names, Source,
+    SourceError, Statement, TableInfo, TableRead, TableSlice,
 };
 
-/// Split property: read the named relation with `FROM ONLY` (an inheritance parent's own rows).
-const PARTITION_ONLY: &str = "partition_only";
 const PAGE_BYTES: u64 = 8192;
 
 pub struct PostgresSource {
@@ -104,26 +101,14 @@ impl PostgresSource {
             .await
     }
 
-    async fn resolve_schema(
-        &self,
-        conn: &mut PoolConnection<sqlx::Postgres>,
-        schema: &str,
-    ) -> Result<String, SourceError> {
-        let names: Vec<String> = sqlx::query_scalar(
-            "SELECT nspname::text FROM pg_namespace WHERE lower(nspname) = lower($1)",
-        )
-        .bind(schema)
-        .fetch_all(&mut **conn)
-        .await?;
-        resolve_name("schema", None, schema, names, self.connect.casing)
-    }
-
-    async fn columns(
+    /// A relation's columns, read on `conn` (a passthrough query's temporary view is
+    /// visible only there).
+    async fn columns_on(
         &self,
         conn: &mut PoolConnection<sqlx::Postgres>,
         schema: &str,
         table: &str,
-    ) -> Result<IndexMap<String, Column>, SourceError> {
+    ) -> Result<Vec<Column>, SourceError> {
         let rows = sqlx::query(
             "SELECT a.attname::text, bt.typname::text, bt.typtype::text, et.typname::text, \
                     CASE WHEN t.typtype = 'd' THEN t.typtypmod ELSE a.atttypmod END \
@@ -140,7 +125,7 @@ impl PostgresSource {
         .bind(table)
         .fetch_all(&mut **conn)
         .await?;
-        let mut columns = IndexMap::new();
+        let mut columns = Vec::with_capacity(rows.len());
         for r in rows {
             let c = PgColumn {
                 name: r.try_get(0)?,
@@ -150,13 +135,12 @@ impl PostgresSource {
                 typmod: r.try_get(4)?,
             };
             let (column, _) = map_column(&Postgres.quote(&c.name)?, &c, self.default_scale);
-            columns.insert(c.name.clone(), column);
+            columns.push(column);
         }
-        check_distinct_case(&columns)?;
         Ok(columns)
     }
 
-    /// Runs the binary COPY statement `sql`, with `params` bound through `set_config` in a read-only
+    /// Runs a binary COPY statement, with its parameters bound through `set_config` in a read-only
     /// transaction, decoded into batches of `schema` from `columns`.
     ///
     /// Every read carries a statement timeout ([`deadline::statement_timeout`]), so the server
@@ -165,24 +149,20 @@ impl PostgresSource {
     /// a second statement (COPY goes through the simple protocol, which would run it), and
     /// its connection is closed afterwards: whatever session state the user's query set
     /// (`set_config`, advisory locks) never reaches the next read.
-    async fn copy(
-        &self,
-        sql: &str,
-        params: &[Scalar],
-        schema: SchemaRef,
-        columns: &[&Column],
-        sink: &mut dyn BatchSink,
-        passthrough: Option<&str>,
-    ) -> Result<(), SourceError> {
-        let mut decoders = Vec::with_capacity(columns.len());
-        for c in columns {
+    async fn copy(&self, run: Execution<'_>, sink: &mut dyn BatchSink) -> Result<(), SourceError> {
+        let names = run.names();
+        let (sql, params, passthrough) = match run.statement {
+            Statement::Table(q) => (q.sql, q.params, None),
+            Statement::Passthrough(select) => (copy_of(&select), vec![], Some(select)),
+        };
+        let mut decoders = Vec::with_capacity(run.columns.len());
+        for c in run.columns {
             decoders.push(Decode::for_column(c).ok_or_else(|| {
                 SourceError::Unsupported(format!("column \"{}\" has type {}", c.name, c.data_type))
             })?);
         }
-        let names = columns.iter().map(|c| c.name.clone()).collect();
         let mut decoder = CopyDecoder::new(decoders, names);
-        let mut out = BatchBuilder::new(schema)
+        let mut out = BatchBuilder::new(run.schema)
             .map_err(SourceError::Unsupported)?
             .sized_for(sink.batch_bytes());
         let mut conn = self.conn().await?;
@@ -191,7 +171,7 @@ impl PostgresSource {
         }
         let result: Result<(), SourceError> = async {
             sqlx::query("BEGIN READ ONLY").execute(&mut *conn).await?;
-            if let Some(select) = passthrough {
+            if let Some(select) = &passthrough {
                 sqlx::Executor::prepare(
                     &mut *conn,
                     sqlx::SqlSafeStr::into_sql_str(AssertSqlSafe(select.to_owned())),
@@ -207,11 +187,11 @@ impl PostgresSource {
                 .join(", ");
             let mut q = sqlx::query(AssertSqlSafe(format!("SELECT {settings}")))
                 .bind(self.connect.statement_timeout().as_millis().to_string());
-            for p in params {
+            for p in &params {
                 q = q.bind(setting_text(p)?);
             }
             q.execute(&mut *conn).await?;
-            let statement = sql;
+            let statement = sql.as_str();
             tracing::debug!(sql = %statement, params = params.len(), "copy");
             {
                 let mut stream = conn.copy_out_raw(statement).await?;
@@ -231,9 +211,9 @@ impl PostgresSource {
                     }
                 }
                 if !decoder.finished {
-                    return Err(SourceError::Database(
-                        "the COPY stream ended before its trailer (connection lost?)".into(),
-                    ));
+                    return Err(SourceError::Database(DatabaseError::new(
+                        "the COPY stream ended before its trailer (connection lost?)",
+                    )));
                 }
             }
             if out.rows > 0 {
@@ -248,13 +228,12 @@ impl PostgresSource {
 
     /// Columns of a passthrough query, from a temporary view in a rolled-back transaction
     /// (so numeric precision and array types are known exactly).
-    async fn describe_query(&self, query: &str) -> Result<IndexMap<String, Column>, SourceError> {
+    async fn describe_query(&self, query: &str) -> Result<Vec<Column>, SourceError> {
         let mut conn = self.conn().await?;
         sqlx::query("BEGIN").execute(&mut *conn).await?;
         let result = async {
             sqlx::query(AssertSqlSafe(format!(
-                "CREATE TEMPORARY VIEW athena_passthrough AS {}",
-                trim_query(query)
+                "CREATE TEMPORARY VIEW athena_passthrough AS {query}"
             )))
             .execute(&mut *conn)
             .await?;
@@ -263,7 +242,8 @@ impl PostgresSource {
             )
             .fetch_one(&mut *conn)
             .await?;
-            self.columns(&mut conn, &schema, "athena_passthrough").await
+            self.columns_on(&mut conn, &schema, "athena_passthrough")
+                .await
         }
         .await;
         sqlx::query("ROLLBACK").execute(&mut *conn).await?;
@@ -290,26 +270,6 @@ fn session_setup(conn: &mut sqlx::PgConnection) -> BoxFuture<'_, Result<(), sqlx
         .await
         .map(drop)
     })
-}
-
-/// A passthrough query without the trailing `;` users often type.
-fn trim_query(query: &str) -> &str {
-    query.trim().trim_end_matches(';').trim_end()
-}
-
-/// Two columns that differ only in case cannot be told apart by Athena.
-fn check_distinct_case(columns: &IndexMap<String, Column>) -> Result<(), SourceError> {
-    let mut seen: IndexMap<String, &str> = IndexMap::new();
-    for name in columns.keys() {
-        if let Some(other) = seen.insert(name.to_lowercase(), name) {
-            return Err(SourceError::Ambiguous {
-                kind: "column",
-                name: name.to_lowercase(),
-                candidates: vec![other.to_owned(), name.clone()],
-            });
-        }
-    }
-    Ok(())
 }
 
 /// A value as `set_config` text, read back with a cast to its type.
@@ -390,102 +350,91 @@ fn plan_relations(v: &Value, out: &mut Vec<(String, String)>) {
     }
 }
 
-fn whole_table() -> IndexMap<String, String> {
-    IndexMap::from([
-        (PARTITION_SCHEMA.to_owned(), "*".to_owned()),
-        (PARTITION_NAME.to_owned(), "*".to_owned()),
-    ])
+/// `COPY (<select>) TO STDOUT (FORMAT binary)`: rows in the binary form decoded here.
+fn copy_of(select: &str) -> String {
+    format!("COPY ({select}) TO STDOUT (FORMAT binary)")
+}
+
+/// A table read whole, named as the official connector names it.
+fn whole_table() -> TableSlice {
+    TableSlice::in_schema("*", "*")
 }
 
 #[async_trait]
 impl Source for PostgresSource {
-    async fn list_schemas(&self) -> Result<Vec<String>, SourceError> {
+    async fn schemas(&self, like: Option<&str>) -> Result<Vec<String>, SourceError> {
         let mut conn = self.conn().await?;
-        Ok(sqlx::query_scalar(
-            "SELECT nspname::text FROM pg_namespace \
-             WHERE nspname NOT IN ('information_schema', 'pg_catalog', 'pg_toast') \
-               AND nspname NOT LIKE 'pg\\_temp\\_%' AND nspname NOT LIKE 'pg\\_toast\\_temp\\_%' \
-               AND has_schema_privilege(oid, 'USAGE') \
-             ORDER BY nspname COLLATE \"C\"",
-        )
-        .fetch_all(&mut *conn)
-        .await?)
-    }
-
-    async fn list_tables(
-        &self,
-        schema: &str,
-        after: Option<&str>,
-        limit: Option<usize>,
-    ) -> Result<Vec<TableName>, SourceError> {
-        let mut conn = self.conn().await?;
-        let schema = self.resolve_schema(&mut conn, schema).await?;
-        let names: Vec<String> = sqlx::query_scalar(
-            "SELECT c.relname::text FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace \
-             WHERE n.nspname = $1 AND c.relkind IN ('r', 'v', 'm', 'p', 'f') AND NOT c.relispartition \
-               AND ($2::text IS NULL OR c.relname COLLATE \"C\" > $2::text COLLATE \"C\") \
-             ORDER BY c.relname COLLATE \"C\" LIMIT $3",
-        )
-        .bind(&schema)
-        .bind(after)
-        .bind(limit.map(|l| l as i64))
-        .fetch_all(&mut *conn)
-        .await?;
-        Ok(names
-            .into_iter()
-            .map(|t| TableName::new(schema.clone(), t))
-            .collect())
-    }
-
-    async fn table(&self, name: &TableName) -> Result<TableInfo, SourceError> {
-        let mut conn = self.conn().await?;
-        let schema = self.resolve_schema(&mut conn, &name.schema_name).await?;
-        let tables: Vec<String> = sqlx::query_scalar(
-            "SELECT c.relname::text FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace \
-             WHERE n.nspname = $1 AND lower(c.relname) = lower($2) AND c.relkind IN ('r', 'v', 'm', 'p', 'f')",
-        )
-        .bind(&schema)
-        .bind(&name.table_name)
-        .fetch_all(&mut *conn)
-        .await?;
-        let table = resolve_name(
-            "table",
-            Some(&schema),
-            &name.table_name,
-            tables,
-            self.connect.casing,
-        )?;
-        let columns = self.columns(&mut conn, &schema, &table).await?;
-        Ok(TableInfo {
-            name: TableName::new(schema, table),
-            columns,
+        Ok(match like {
+            None => {
+                sqlx::query_scalar(
+                    "SELECT nspname::text FROM pg_namespace \
+                     WHERE nspname NOT IN ('information_schema', 'pg_catalog', 'pg_toast') \
+                       AND nspname NOT LIKE 'pg\\_temp\\_%' AND nspname NOT LIKE 'pg\\_toast\\_temp\\_%' \
+                       AND has_schema_privilege(oid, 'USAGE') \
+                     ORDER BY nspname COLLATE \"C\"",
+                )
+                .fetch_all(&mut *conn)
+                .await?
+            }
+            Some(name) => {
+                sqlx::query_scalar(
+                    "SELECT nspname::text FROM pg_namespace WHERE lower(nspname) = lower($1)",
+                )
+                .bind(name)
+                .fetch_all(&mut *conn)
+                .await?
+            }
         })
     }
 
-    async fn query_columns(&self, query: &str) -> Result<IndexMap<String, Column>, SourceError> {
-        let columns = self.describe_query(query).await?;
+    async fn tables(&self, schema: &str, names: Names<'_>) -> Result<Vec<String>, SourceError> {
+        let mut conn = self.conn().await?;
+        Ok(match names {
+            Names::Page { after, limit } => {
+                sqlx::query_scalar(
+                    "SELECT c.relname::text FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace \
+                     WHERE n.nspname = $1 AND c.relkind IN ('r', 'v', 'm', 'p', 'f') AND NOT c.relispartition \
+                       AND ($2::text IS NULL OR c.relname COLLATE \"C\" > $2::text COLLATE \"C\") \
+                     ORDER BY c.relname COLLATE \"C\" LIMIT $3",
+                )
+                .bind(schema)
+                .bind(after)
+                .bind(limit.map(|l| l as i64))
+                .fetch_all(&mut *conn)
+                .await?
+            }
+            Names::Like(name) => {
+                sqlx::query_scalar(
+                    "SELECT c.relname::text FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace \
+                     WHERE n.nspname = $1 AND lower(c.relname) = lower($2) AND c.relkind IN ('r', 'v', 'm', 'p', 'f')",
+                )
+                .bind(schema)
+                .bind(name)
+                .fetch_all(&mut *conn)
+                .await?
+            }
+        })
+    }
+
+    async fn columns(&self, table: &TableName) -> Result<Vec<Column>, SourceError> {
+        let mut conn = self.conn().await?;
+        self.columns_on(&mut conn, &table.schema_name, &table.table_name)
+            .await
+    }
+
+    async fn query_columns(&self, query: &str) -> Result<Vec<Column>, SourceError> {
+        let columns = distinct_columns(self.describe_query(query).await?)?;
         // The view's columns are read from the query's alias, not the view.
         Ok(columns
-            .into_iter()
-            .map(|(n, c)| {
-                let select = c.select.replace(
-                    &Postgres.quote(&c.name).unwrap_or_default(),
-                    &format!("q.{}", Postgres.quote(&c.name).unwrap_or_default()),
-                );
-                let output = c.output.as_ref().map(|o| {
-                    o.replace(
-                        &Postgres.quote(&c.name).unwrap_or_default(),
-                        &format!("q.{}", Postgres.quote(&c.name).unwrap_or_default()),
-                    )
-                });
-                (
-                    n,
-                    Column {
-                        select,
-                        output,
-                        ..c
-                    },
-                )
+            .into_values()
+            .map(|c| {
+                let quoted = Postgres.quote(&c.name).unwrap_or_default();
+                let aliased = format!("q.{quoted}");
+                Column {
+                    select: c.select.replace(&quoted, &aliased),
+                    output: c.output.as_ref().map(|o| o.replace(&quoted, &aliased)),
+                    ..c
+                }
             })
             .collect())
     }
@@ -494,7 +443,7 @@ impl Source for PostgresSource {
         &self,
         table: &TableInfo,
         constraints: &Constraints,
-    ) -> Result<Vec<IndexMap<String, String>>, SourceError> {
+    ) -> Result<Vec<TableSlice>, SourceError> {
         let mut conn = self.conn().await?;
         let (schema, name) = (&table.name.schema_name, &table.name.table_name);
         // Leaf partitions (declarative, any depth) and inheritance children.
@@ -517,14 +466,14 @@ impl Source for PostgresSource {
         .bind(name)
         .fetch_one(&mut *conn)
         .await?;
-        let mut parts: Vec<IndexMap<String, String>> = Vec::new();
+        let mut parts: Vec<TableSlice> = Vec::new();
         for r in rows {
             let kind: String = r.try_get(2)?;
             if kind != "p" {
-                parts.push(IndexMap::from([
-                    (PARTITION_SCHEMA.to_owned(), r.try_get::<String, _>(0)?),
-                    (PARTITION_NAME.to_owned(), r.try_get::<String, _>(1)?),
-                ]));
+                parts.push(TableSlice::in_schema(
+                    r.try_get::<String, _>(0)?,
+                    r.try_get::<String, _>(1)?,
+                ));
             }
         }
         if parts.is_empty() {
@@ -538,11 +487,10 @@ impl Source for PostgresSource {
             // An inheritance parent holds rows of its own too.
             parts.insert(
                 0,
-                IndexMap::from([
-                    (PARTITION_SCHEMA.to_owned(), schema.clone()),
-                    (PARTITION_NAME.to_owned(), name.clone()),
-                    (PARTITION_ONLY.to_owned(), "true".to_owned()),
-                ]),
+                TableSlice {
+                    only: true,
+                    ..TableSlice::in_schema(schema.clone(), name.clone())
+                },
             );
         }
         if constraints.summary.is_empty() && constraints.expression.is_empty() {
@@ -591,10 +539,9 @@ impl Source for PostgresSource {
         let mut scanned = Vec::new();
         plan_relations(&plan, &mut scanned);
         parts.retain(|p| {
-            let only = p.contains_key(PARTITION_ONLY);
             scanned.iter().any(|(s, r)| {
-                (s == &p[PARTITION_SCHEMA] && r == &p[PARTITION_NAME])
-                    || (only && s == schema && r == name)
+                (p.schema.as_ref() == Some(s) && r == &p.partition)
+                    || (p.only && s == schema && r == name)
             })
         });
         Ok(parts)
@@ -603,17 +550,17 @@ impl Source for PostgresSource {
     async fn split_partition(
         &self,
         table: &TableInfo,
-        partition: &IndexMap<String, String>,
+        partition: &TableSlice,
         target_bytes: u64,
-    ) -> Result<Vec<IndexMap<String, String>>, SourceError> {
-        let (schema, name) = match partition.get(PARTITION_NAME).map(String::as_str) {
-            Some("*") | None => (
+    ) -> Result<Vec<TableSlice>, SourceError> {
+        let (schema, name) = match partition.is_whole_table() {
+            true => (
                 table.name.schema_name.clone(),
                 table.name.table_name.clone(),
             ),
-            Some(p) => (
-                partition.get(PARTITION_SCHEMA).cloned().unwrap_or_default(),
-                p.to_owned(),
+            false => (
+                partition.schema.clone().unwrap_or_default(),
+                partition.partition.clone(),
             ),
         };
         let mut conn = self.conn().await?;
@@ -636,108 +583,66 @@ impl Source for PostgresSource {
             return Ok(vec![partition.clone()]);
         }
         let n = (bytes as u64).div_ceil(target_bytes).min(pages);
-        let per = pages.div_ceil(n);
-        let mut splits = Vec::new();
-        let mut from = 0;
-        while from < pages {
-            let to = from + per;
-            let mut p = partition.clone();
-            if from > 0 {
-                p.insert(RANGE_FROM.to_owned(), from.to_string());
-            }
-            // The last range is open: pages added since this count are read too.
-            if to < pages {
-                p.insert(RANGE_TO.to_owned(), to.to_string());
-            }
-            splits.push(p);
-            from = to;
+        // Ranges of pages; the last is open, so pages added since this count are read too.
+        let cut = ranges(0, pages as i64 - 1, n, None);
+        if cut.is_empty() {
+            return Ok(vec![partition.clone()]);
         }
-        Ok(splits)
+        Ok(cut.into_iter().map(|r| partition.with_range(r)).collect())
     }
 
-    fn sql(&self, plan: &ReadPlan<'_>) -> Result<Query, SourceError> {
+    fn statement(&self, read: &TableRead<'_>) -> Result<Query, SourceError> {
         let d = &PostgresCopy;
-        let table = plan.table;
-        let from = match plan.split.get(PARTITION_NAME).map(String::as_str) {
-            Some("*") | None => d.qualified(&table.name.schema_name, &table.name.table_name)?,
-            Some(p) => {
+        let (table, split) = (read.table, &read.split);
+        let from = match split.is_whole_table() {
+            true => d.qualified(&table.name.schema_name, &table.name.table_name)?,
+            false => {
                 let q = d.qualified(
-                    plan.split
-                        .get(PARTITION_SCHEMA)
-                        .map(String::as_str)
-                        .unwrap_or_default(),
-                    p,
+                    split.schema.as_deref().unwrap_or_default(),
+                    &split.partition,
                 )?;
-                if plan.split.contains_key(PARTITION_ONLY) {
+                if split.only {
                     format!("ONLY {q}")
                 } else {
                     q
                 }
             }
         };
-        let page = |key: &str| -> Result<Option<Scalar>, SourceError> {
-            plan.split
-                .get(key)
-                .map(|v| {
-                    v.parse::<u32>()
+        let page = |bound: Option<i64>, key: &str| -> Result<Option<Scalar>, SourceError> {
+            bound
+                .map(|n| {
+                    u32::try_from(n)
                         .map(|n| Scalar::Utf8(format!("({n},0)")))
                         .map_err(|_| {
                             SourceError::Unsupported(format!(
-                                "split property {key} is not a page number: {v}"
+                                "split property {key} is not a page number: {n}"
                             ))
                         })
                 })
                 .transpose()
         };
-        let ranges = match (page(RANGE_FROM)?, page(RANGE_TO)?) {
-            (None, None) => vec![],
-            (from, to) => vec![crate::sql::select::RangePredicate {
+        let ranges = match &split.range {
+            None => vec![],
+            Some(r) => vec![RangePredicate {
                 expr: "ctid".into(),
-                from,
-                to,
+                from: page(r.from, "range_from")?,
+                to: page(r.to, "range_to")?,
                 cast: Some("tid"),
             }],
         };
-        let columns = plan.columns()?;
-        let projection: Vec<&str> = columns.iter().map(|c| c.name.as_str()).collect();
-        let query = SelectBuilder {
-            dialect: d,
-            from,
-            columns: &table.columns,
-        }
-        .build(&projection, plan.constraints, &ranges)?;
+        let query = read.select(d, from, &ranges)?;
         Ok(Query {
-            sql: format!("COPY ({}) TO STDOUT (FORMAT binary)", query.sql),
+            sql: copy_of(&query.sql),
             params: query.params,
         })
     }
 
-    async fn read(&self, plan: ReadPlan<'_>, sink: &mut dyn BatchSink) -> Result<(), SourceError> {
-        let query = self.sql(&plan)?;
-        let columns = plan.columns()?;
-        self.copy(
-            &query.sql,
-            &query.params,
-            plan.schema.clone(),
-            &columns,
-            sink,
-            None,
-        )
-        .await
-    }
-
-    async fn read_query(
+    async fn execute(
         &self,
-        query: &str,
-        schema: SchemaRef,
+        run: Execution<'_>,
         sink: &mut dyn BatchSink,
     ) -> Result<(), SourceError> {
-        let columns = self.query_columns(query).await?;
-        let selected = passthrough_columns(&columns, &schema)?;
-        let select = passthrough_sql(query, &selected);
-        let sql = format!("COPY ({select}) TO STDOUT (FORMAT binary)");
-        self.copy(&sql, &[], schema, &selected, sink, Some(&select))
-            .await
+        self.copy(run, sink).await
     }
 }
 

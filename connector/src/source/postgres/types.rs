@@ -8,7 +8,7 @@ use std::sync::Arc;
 
 use arrow::datatypes::{DataType, Field};
 
-use crate::sql::Column;
+use crate::source::Column;
 
 /// How a binary COPY value becomes an Arrow value.
 #[derive(Debug, Clone, PartialEq)]
@@ -41,7 +41,7 @@ impl Decode {
     /// The decoding of a table or passthrough column as [`map_column`] mapped it: its
     /// projected value is in `data_type`'s binary form, except `CHAR(n)` (read padded
     /// through `Column::output`, trimmed here).
-    pub fn for_column(c: &crate::sql::Column) -> Option<Decode> {
+    pub fn for_column(c: &Column) -> Option<Decode> {
         match (&c.output, &c.data_type) {
             (Some(_), DataType::Utf8) => Some(Decode::TextTrimmed),
             _ => Decode::for_type(&c.data_type),
