@@ -17,6 +17,7 @@ use athena_connector::protocol::{Constraints, GetTableResponse, TableName};
 pub mod check;
 pub mod provisioning;
 pub mod stand_ins;
+pub mod tds;
 
 pub const REGION: &str = "us-east-1";
 

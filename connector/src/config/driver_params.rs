@@ -169,8 +169,9 @@ impl DriverOptions {
     ) -> Result<(DriverOptions, NoEffect), UrlError> {
         let mut options = DriverOptions::default();
         let mut no_effect = Vec::new();
-        // SQL Server and Oracle are not served by this build (issue 12): their URLs are kept
-        // as written, and the first request says the engine is not served.
+        // SQL Server reads its own parameters (`instanceName`, `loginTimeout`,
+        // `trustServerCertificate`, `hostNameInCertificate`, `applicationName`); Oracle is
+        // not served by this build. Their URLs are kept as written.
         if !matches!(engine, Engine::Postgres | Engine::MySql) {
             return Ok((options, no_effect));
         }

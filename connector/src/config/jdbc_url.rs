@@ -188,7 +188,7 @@ impl JdbcUrl {
     /// `host[\instance][:port][;databaseName=db;k=v...]`.
     fn parse_sqlserver(rest: &str, shown: &str) -> Result<JdbcUrl, UrlError> {
         let (authority, params) = rest.split_once(';').unwrap_or((rest, ""));
-        let mut params = parse_params(params, ';');
+        let mut params = parse_braced_params(params);
         let (authority, instance) = match authority.split_once('\\') {
             Some((h, i)) => (h.to_owned(), Some(i.to_owned())),
             None => (authority.to_owned(), None),
@@ -218,7 +218,17 @@ impl JdbcUrl {
             tls: TlsMode::default(),
             params,
         };
+        // mssql-jdbc verifies the certificate unless told to trust it: kept for the driver.
+        let trust = url
+            .params
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case("trustServerCertificate"))
+            .is_some_and(|(_, v)| v.eq_ignore_ascii_case("true"));
         url.take_common_params()?;
+        if trust {
+            url.params
+                .insert("trustServerCertificate".into(), "true".into());
+        }
         Ok(url)
     }
 
@@ -345,6 +355,61 @@ fn parse_params(text: &str, sep: char) -> IndexMap<String, String> {
         .collect()
 }
 
+/// mssql-jdbc's `k=v;k={v;with;semicolons}` (a `}` inside braces written `}}`).
+fn parse_braced_params(text: &str) -> IndexMap<String, String> {
+    let mut params = IndexMap::new();
+    let mut rest = text;
+    while !rest.is_empty() {
+        let (key, after) = match rest.split_once('=') {
+            Some((k, a)) if !k.contains(';') => (k, a),
+            _ => {
+                let (item, next) = rest.split_once(';').unwrap_or((rest, ""));
+                if !item.trim().is_empty() {
+                    params.insert(item.trim().to_owned(), String::new());
+                }
+                rest = next;
+                continue;
+            }
+        };
+        let (value, next) = match braced_value(after) {
+            Some((v, used)) => (
+                v,
+                after[used..]
+                    .trim_start()
+                    .strip_prefix(';')
+                    .unwrap_or(&after[used..]),
+            ),
+            None => {
+                let (v, n) = after.split_once(';').unwrap_or((after, ""));
+                (v.trim().to_owned(), n)
+            }
+        };
+        params.insert(key.trim().to_owned(), value);
+        rest = next;
+    }
+    params
+}
+
+/// A value `{…}` at the start of `text` (after blanks): the value and the bytes it used.
+fn braced_value(text: &str) -> Option<(String, usize)> {
+    let start = text.len() - text.trim_start().len();
+    let body = text[start..].strip_prefix('{')?;
+    let mut value = String::new();
+    let mut chars = body.char_indices().peekable();
+    while let Some((i, c)) = chars.next() {
+        if c == '}' {
+            if chars.peek().is_some_and(|(_, n)| *n == '}') {
+                chars.next();
+                value.push('}');
+                continue;
+            }
+            return Some((value, start + 1 + i + 1));
+        }
+        value.push(c);
+    }
+    None
+}
+
 /// Removes a parameter, matching its name case-insensitively.
 fn take_ci(params: &mut IndexMap<String, String>, name: &str) -> Option<String> {
     let key = params
@@ -401,9 +466,12 @@ pub fn redact(url: &str) -> String {
             continue;
         }
         let value = from + 1;
-        let end = url[value..]
-            .find(['&', ';'])
-            .map_or(url.len(), |e| value + e);
+        let end = match braced_value(&url[value..]) {
+            Some((_, used)) => value + used,
+            None => url[value..]
+                .find(['&', ';'])
+                .map_or(url.len(), |e| value + e),
+        };
         out.push_str(&url[done..value]);
         out.push_str("***");
         done = end;
@@ -503,6 +571,13 @@ mod tests {
         let u = parse("jdbc:sqlserver://ms\\SQLEXPRESS;database=db");
         assert_eq!((u.host.as_str(), u.port_or_default()), ("ms", 1433));
         assert_eq!(u.params["instanceName"], "SQLEXPRESS");
+        let u = parse("jdbc:sqlserver://h;databaseName=d;user=sa;password={a;b}}c};encrypt=false");
+        assert_eq!(u.password.as_ref().map(|p| p.expose()), Some("a;b}c"));
+        assert_eq!((u.user.as_deref(), u.tls), (Some("sa"), TlsMode::Disable));
+        assert_eq!(
+            redact("jdbc:sqlserver://h;password={a;b}}c};encrypt=false"),
+            "jdbc:sqlserver://h;password=***;encrypt=false"
+        );
         let u = parse("jdbc:sqlserver://[fe80::1]:1533;databaseName=d");
         assert_eq!((u.host.as_str(), u.port), ("fe80::1", Some(1533)));
     }

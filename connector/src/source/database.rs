@@ -12,6 +12,7 @@ use crate::sql::Query;
 use super::mysql::MySqlSource;
 use super::postgres::PostgresSource;
 use super::sqlite::SqliteSource;
+use super::sqlserver::SqlServerSource;
 use super::{
     distinct_columns, resolve_name, BatchSink, Column, Connect, Execution, Names, Source,
     SourceError, Statement, TableInfo, TableRead, TableSlice,
@@ -29,9 +30,10 @@ pub fn open_server(connect: Connect, default_scale: i8) -> Result<Database, Sour
     let source: Box<dyn Source> = match connect.url.engine {
         Engine::Postgres => Box::new(PostgresSource::new(connect, default_scale)),
         Engine::MySql => Box::new(MySqlSource::new(connect)),
+        Engine::SqlServer => Box::new(SqlServerSource::new(connect)),
         other => {
             return Err(SourceError::Unsupported(format!(
-                "the {other} engine is not served by this build (PostgreSQL, MySQL/MariaDB and SQLite are)"
+                "the {other} engine is not served by this build (PostgreSQL, MySQL/MariaDB, SQL Server and SQLite are)"
             )))
         }
     };

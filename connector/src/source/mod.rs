@@ -18,6 +18,7 @@ mod names;
 pub mod postgres;
 mod split;
 pub mod sqlite;
+pub mod sqlserver;
 
 use arrow::array::RecordBatch;
 use arrow::datatypes::SchemaRef;

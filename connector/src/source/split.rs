@@ -10,6 +10,10 @@ pub const PARTITION_SCHEMA: &str = "partition_schema_name";
 /// Split property: read the named relation's own rows only (PostgreSQL `FROM ONLY`, an
 /// inheritance parent).
 const PARTITION_ONLY: &str = "partition_only";
+/// Split properties naming the partition function and column a partition number belongs
+/// to (SQL Server: `$PARTITION.<function>(<column>) = <partition_name>`).
+const PARTITION_FUNCTION: &str = "partition_function";
+const PARTITIONING_COLUMN: &str = "partitioning_column";
 /// Split property: the key column a range split is over (none: the engine's own row
 /// positions, PostgreSQL's pages).
 const RANGE_COLUMN: &str = "range_column";
@@ -27,6 +31,8 @@ pub struct TableSlice {
     pub partition: String,
     /// Only the named relation's own rows, not its children's.
     pub only: bool,
+    /// The partition function and column whose partition number `partition` is.
+    pub partition_by: Option<(String, String)>,
     pub range: Option<Range>,
 }
 
@@ -59,6 +65,7 @@ impl TableSlice {
             schema: None,
             partition: name.into(),
             only: false,
+            partition_by: None,
             range: None,
         }
     }
@@ -92,6 +99,10 @@ impl TableSlice {
         p.insert(PARTITION_NAME.to_owned(), self.partition.clone());
         if self.only {
             p.insert(PARTITION_ONLY.to_owned(), "true".to_owned());
+        }
+        if let Some((function, column)) = &self.partition_by {
+            p.insert(PARTITION_FUNCTION.to_owned(), function.clone());
+            p.insert(PARTITIONING_COLUMN.to_owned(), column.clone());
         }
         if let Some(r) = &self.range {
             if let Some(c) = &r.column {
@@ -129,6 +140,10 @@ impl TableSlice {
             schema: p.get(PARTITION_SCHEMA).cloned(),
             partition: p.get(PARTITION_NAME).cloned().unwrap_or_else(|| "*".into()),
             only: p.contains_key(PARTITION_ONLY),
+            partition_by: p
+                .get(PARTITION_FUNCTION)
+                .zip(p.get(PARTITIONING_COLUMN))
+                .map(|(f, c)| (f.clone(), c.clone())),
             range: (column.is_some() || from.is_some() || to.is_some()).then_some(Range {
                 column,
                 from,
@@ -225,6 +240,20 @@ mod tests {
             TableSlice::from_properties(&IndexMap::new()).unwrap(),
             TableSlice::whole_table()
         );
+        let ms = TableSlice {
+            partition_by: Some(("pf_year".into(), "Year".into())),
+            ..TableSlice::partition("3")
+        };
+        let p = ms.to_properties();
+        assert_eq!(
+            p,
+            props(&[
+                ("partition_name", "3"),
+                ("partition_function", "pf_year"),
+                ("partitioning_column", "Year")
+            ])
+        );
+        assert_eq!(TableSlice::from_properties(&p).unwrap(), ms);
         assert_eq!(
             TableSlice::from_properties(&props(&[("range_from", "1e3")]))
                 .unwrap_err()

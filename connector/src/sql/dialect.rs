@@ -63,9 +63,10 @@ pub trait Dialect: Send + Sync {
         format!("({a} LIKE {pattern})")
     }
 
-    /// Whether LIKE pattern constants need `\` doubled because the engine treats it as escape.
-    fn like_escapes_backslash(&self) -> bool {
-        false
+    /// A LIKE pattern constant as the engine must read it to match what Athena's pattern
+    /// matches (`None`: as it is). MySQL takes `\\` as an escape, T-SQL `[` as a class.
+    fn like_pattern(&self, _pattern: &str) -> Option<String> {
+        None
     }
 
     /// One ORDER BY item.
@@ -84,6 +85,12 @@ pub trait Dialect: Send + Sync {
     /// The clause appended for a row limit.
     fn limit(&self, n: u64) -> String {
         format!(" LIMIT {n}")
+    }
+
+    /// What follows `SELECT` for a row limit without ORDER BY, where the engine's limit
+    /// clause needs an ORDER BY (T-SQL's `TOP (n)`); `None`: [`Dialect::limit`] is used.
+    fn top(&self, _n: u64) -> Option<String> {
+        None
     }
 }
 
@@ -221,8 +228,8 @@ impl Dialect for MySql {
             self.ordered_text(pattern)
         )
     }
-    fn like_escapes_backslash(&self) -> bool {
-        true
+    fn like_pattern(&self, pattern: &str) -> Option<String> {
+        Some(pattern.replace('\\', "\\\\"))
     }
     /// MySQL has no NULLS FIRST/LAST; its NULLs sort first ascending, last descending.
     fn order_by(&self, expr: &str, direction: SortDirection) -> String {
@@ -256,7 +263,12 @@ impl Dialect for SqlServer {
         "sqlserver"
     }
     fn quote_char(&self) -> char {
-        '"'
+        ']'
+    }
+    /// `[name]`, `]` doubled: brackets quote whatever `QUOTED_IDENTIFIER` is set to.
+    fn quote(&self, name: &str) -> Result<String, SqlError> {
+        validate_identifier(name)?;
+        Ok(format!("[{}]", name.replace(']', "]]")))
     }
     fn placeholder(&self, index: usize, _value: &Scalar) -> String {
         format!("@P{index}")
@@ -276,8 +288,21 @@ impl Dialect for SqlServer {
             if direction.ascending() { "ASC" } else { "DESC" }
         )
     }
+    fn is_distinct_from(&self, a: &str, b: &str) -> String {
+        // IS DISTINCT FROM is SQL Server 2022's; INTERSECT compares NULLs as equal anywhere.
+        format!("(NOT EXISTS (SELECT {a} INTERSECT SELECT {b}))")
+    }
+    fn like(&self, a: &str, pattern: &str) -> String {
+        format!("({a} COLLATE Latin1_General_100_BIN2 LIKE {pattern})")
+    }
+    fn like_pattern(&self, pattern: &str) -> Option<String> {
+        Some(pattern.replace('[', "[[]"))
+    }
     fn limit(&self, n: u64) -> String {
         format!(" OFFSET 0 ROWS FETCH NEXT {n} ROWS ONLY")
+    }
+    fn top(&self, n: u64) -> Option<String> {
+        Some(format!("TOP ({n}) "))
     }
 }
 

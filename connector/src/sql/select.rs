@@ -110,7 +110,15 @@ impl SelectBuilder<'_> {
                 conjuncts.push(format!("{} < {}", r.expr, cast(params.bind(to.clone()))));
             }
         }
-        let mut sql = format!("SELECT {select} FROM {}", self.from);
+        let top = match constraints.limit() {
+            Some(n) if constraints.order_by.is_empty() => d.top(n),
+            _ => None,
+        };
+        let mut sql = format!(
+            "SELECT {}{select} FROM {}",
+            top.as_deref().unwrap_or(""),
+            self.from
+        );
         if !conjuncts.is_empty() {
             sql.push_str(" WHERE ");
             sql.push_str(&conjuncts.join(" AND "));
@@ -133,7 +141,9 @@ impl SelectBuilder<'_> {
                 sql.push_str(" ORDER BY ");
                 sql.push_str(&items.join(", "));
             }
-            sql.push_str(&d.limit(limit));
+            if top.is_none() {
+                sql.push_str(&d.limit(limit));
+            }
         }
         Ok(Query {
             sql,
@@ -515,7 +525,7 @@ impl SelectBuilder<'_> {
                         arity("2", n == 2)?;
                         let a = self.expression(&arguments[0], params)?;
                         let pattern = match &arguments[1] {
-                            Expression::Constant { values, .. } if d.like_escapes_backslash() => {
+                            Expression::Constant { values, .. } => {
                                 let values = ValueSet::equatable_values(values).map_err(|why| {
                                     SqlError::Constraint {
                                         column: "<pattern>".into(),
@@ -525,9 +535,8 @@ impl SelectBuilder<'_> {
                                 let escaped: Vec<String> = values
                                     .into_iter()
                                     .map(|v| match v {
-                                        Scalar::Utf8(s) => {
-                                            params.bind(Scalar::Utf8(s.replace('\\', "\\\\")))
-                                        }
+                                        Scalar::Utf8(s) => params
+                                            .bind(Scalar::Utf8(d.like_pattern(&s).unwrap_or(s))),
                                         other => params.bind(other),
                                     })
                                     .collect();
