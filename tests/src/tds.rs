@@ -81,6 +81,10 @@ pub enum Val {
 #[derive(Debug, Clone)]
 pub enum Answer {
     Rows(Vec<Col>, Vec<Vec<Val>>),
+    /// A table's rows: a `SELECT <columns> FROM …` gets the columns it names (`[c]`,
+    /// `… AS [c]`, or the constant `1` of a count), in its order, and the first `n` rows
+    /// of a `TOP (n)`. Nothing else of the statement is evaluated.
+    Table(Vec<Col>, Vec<Vec<Val>>),
     /// Success without a result set (`SET`, `BEGIN TRANSACTION`, …).
     Done,
     Error {
@@ -252,6 +256,28 @@ impl TdsStandIn {
             }
             Some(Answer::Error { number, message }) => return error_tokens(number, &message),
             Some(Answer::Done) => done(&mut out, if rpc { 0xFF } else { 0xFD }, 0, 0),
+            Some(Answer::Table(..)) if sql.contains(" WHERE ") || sql.contains(" ORDER BY ") => {
+                return error_tokens(
+                    8180,
+                    "the SQL Server stand-in evaluates no WHERE or ORDER BY (a SQL Server does): query it without filters",
+                )
+            }
+            Some(Answer::Table(cols, rows)) => {
+                let (cols, rows) = project(&sql, &cols, &rows);
+                col_metadata(&mut out, &cols);
+                for row in &rows {
+                    out.push(0xD1);
+                    for (c, v) in cols.iter().zip(row) {
+                        encode_value(&mut out, c.ty, v);
+                    }
+                }
+                done(
+                    &mut out,
+                    if rpc { 0xFF } else { 0xFD },
+                    if rpc { 0x11 } else { 0x10 },
+                    rows.len() as u64,
+                );
+            }
             Some(Answer::Rows(cols, rows)) => {
                 col_metadata(&mut out, &cols);
                 for row in &rows {
@@ -276,6 +302,65 @@ impl TdsStandIn {
         }
         out
     }
+}
+
+/// The columns a `SELECT` names, and the rows it gets (see [`Answer::Table`]).
+fn project(sql: &str, cols: &[Col], rows: &[Vec<Val>]) -> (Vec<Col>, Vec<Vec<Val>>) {
+    let list = sql
+        .strip_prefix("SELECT ")
+        .and_then(|rest| rest.split_once(" FROM "))
+        .map_or("", |(list, _)| list);
+    let (top, list) = match list.strip_prefix("TOP (") {
+        Some(rest) => {
+            let (n, rest) = rest.split_once(") ").unwrap_or(("", rest));
+            (n.parse::<usize>().ok(), rest)
+        }
+        None => (None, list),
+    };
+    // Items split at top-level commas (`CONVERT(DECIMAL(19,4), [price]) AS [price]`).
+    let mut items = Vec::new();
+    let (mut depth, mut start) = (0, 0);
+    for (i, c) in list.char_indices() {
+        match c {
+            '(' | '[' => depth += 1,
+            ')' | ']' => depth -= 1,
+            ',' if depth == 0 => {
+                items.push(list[start..i].trim());
+                start = i + 1;
+            }
+            _ => {}
+        }
+    }
+    items.push(list[start..].trim());
+    let picks: Vec<Option<usize>> = items
+        .iter()
+        .map(|item| {
+            let name = item.rsplit_once(" AS ").map_or(*item, |(_, alias)| alias);
+            let name = name.trim_start_matches('[').trim_end_matches(']');
+            cols.iter().position(|c| c.name == name)
+        })
+        .collect();
+    let out_cols = picks
+        .iter()
+        .map(|p| match p {
+            Some(i) => cols[*i].clone(),
+            None => Col {
+                name: String::new(),
+                ty: Ty::Int,
+            },
+        })
+        .collect();
+    let out_rows = rows
+        .iter()
+        .take(top.unwrap_or(usize::MAX))
+        .map(|r| {
+            picks
+                .iter()
+                .map(|p| p.map_or(Val::Int(1), |i| r[i].clone()))
+                .collect()
+        })
+        .collect();
+    (out_cols, out_rows)
 }
 
 async fn read_message(socket: &mut TcpStream) -> std::io::Result<Option<(u8, Vec<u8>)>> {

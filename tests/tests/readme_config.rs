@@ -85,6 +85,7 @@ fn the_jdbc_parameter_table_lists_exactly_the_known_parameters() {
             "both" => &[Engine::Postgres, Engine::MySql],
             "PostgreSQL" => &[Engine::Postgres],
             "MySQL" => &[Engine::MySql],
+            "SQL Server" => &[Engine::SqlServer],
             other => panic!("unknown engines cell {other}"),
         };
         for name in names(&row[0]) {

@@ -69,6 +69,8 @@ pub struct Parameter {
 const PG: &[Engine] = &[Engine::Postgres];
 const MY: &[Engine] = &[Engine::MySql];
 const BOTH: &[Engine] = &[Engine::Postgres, Engine::MySql];
+const MS: &[Engine] = &[Engine::SqlServer];
+const ALL: &[Engine] = &[Engine::Postgres, Engine::MySql, Engine::SqlServer];
 
 const fn p(name: &'static str, engines: &'static [Engine], handling: Handling) -> Parameter {
     Parameter {
@@ -87,7 +89,7 @@ const KEEPALIVE: Handling = Handling::NoEffect(
 );
 const LOGGING: Handling = Handling::NoEffect("the connector logs through its own RUST_LOG");
 
-/// Every parameter a PostgreSQL or MySQL/MariaDB connection string may carry.
+/// Every parameter a PostgreSQL, MySQL/MariaDB or SQL Server connection string may carry.
 pub const PARAMETERS: &[Parameter] = &[
     // Read while the URL is parsed.
     p("user", BOTH, Handling::Url),
@@ -99,10 +101,21 @@ pub const PARAMETERS: &[Parameter] = &[
     p("requireSSL", MY, Handling::Url),
     p("verifyServerCertificate", MY, Handling::Url),
     p("trustServerCertificate", MY, Handling::Url),
+    p("user", MS, Handling::Url),
+    p("password", MS, Handling::Url),
+    p("encrypt", MS, Handling::Url),
+    p("databaseName", MS, Handling::Url),
+    p("database", MS, Handling::Url),
     // Passed to the driver.
     p("connectTimeout", BOTH, Handling::Applied),
     p("loginTimeout", PG, Handling::Applied),
-    p("socketTimeout", BOTH, Handling::Applied),
+    p("socketTimeout", ALL, Handling::Applied),
+    p("loginTimeout", MS, Handling::Applied),
+    p("trustServerCertificate", MS, Handling::Applied),
+    p("hostNameInCertificate", MS, Handling::Applied),
+    p("instanceName", MS, Handling::Applied),
+    p("applicationName", MS, Handling::Applied),
+    p("applicationIntent", MS, Handling::Applied),
     p("sslrootcert", PG, Handling::Applied),
     p("sslcert", PG, Handling::Applied),
     p("sslkey", PG, Handling::Applied),
@@ -145,6 +158,15 @@ pub const PARAMETERS: &[Parameter] = &[
     p("autoReconnect", MY, Handling::NoEffect(
         "a lost connection is replaced by the pool; a failed read fails its split, which Athena retries",
     )),
+    p("sendStringParametersAsUnicode", MS, Handling::NoEffect(
+        "values are bound as typed parameters (strings as nvarchar); columns are compared with a binary collation",
+    )),
+    p("selectMethod", MS, STREAMED),
+    p("responseBuffering", MS, STREAMED),
+    p("multiSubnetFailover", MS, Handling::NoEffect(
+        "the listener's address is connected to as given; a failed connection fails its split, which Athena retries",
+    )),
+    p("lastUpdateCount", MS, NO_WRITES),
     p("allowPublicKeyRetrieval", MY, Handling::NoEffect(
         "the server's RSA key is requested when caching_sha2_password needs it without TLS",
     )),
@@ -169,10 +191,8 @@ impl DriverOptions {
     ) -> Result<(DriverOptions, NoEffect), UrlError> {
         let mut options = DriverOptions::default();
         let mut no_effect = Vec::new();
-        // SQL Server reads its own parameters (`instanceName`, `loginTimeout`,
-        // `trustServerCertificate`, `hostNameInCertificate`, `applicationName`); Oracle is
-        // not served by this build. Their URLs are kept as written.
-        if !matches!(engine, Engine::Postgres | Engine::MySql) {
+        // Oracle is not served by this build: its URLs are kept as written.
+        if engine == Engine::Oracle {
             return Ok((options, no_effect));
         }
         let bad = |name: &str, value: &str, expected: &'static str| UrlError::ParamValue {
@@ -180,14 +200,17 @@ impl DriverOptions {
             value: value.to_owned(),
             expected,
         };
-        // pgjdbc counts timeouts in seconds, Connector/J and MariaDB in milliseconds.
+        // pgjdbc counts timeouts in seconds, Connector/J and MariaDB in milliseconds,
+        // mssql-jdbc its login timeout in seconds and its socket timeout in milliseconds.
         let duration = |name: &str, value: &str| -> Result<Option<Duration>, UrlError> {
             let n: u64 = value
                 .parse()
                 .map_err(|_| bad(name, value, "a non-negative integer"))?;
-            Ok((n > 0).then(|| match engine {
-                Engine::Postgres => Duration::from_secs(n),
-                _ => Duration::from_millis(n),
+            let seconds = engine == Engine::Postgres
+                || (engine == Engine::SqlServer && name.eq_ignore_ascii_case("loginTimeout"));
+            Ok((n > 0).then(|| match seconds {
+                true => Duration::from_secs(n),
+                false => Duration::from_millis(n),
             }))
         };
         for (name, value) in params {
@@ -215,7 +238,17 @@ impl DriverOptions {
                     }
                     options.ssl_no_verify = true;
                 }
-                "ApplicationName" => options.application_name = Some(value.clone()),
+                "ApplicationName" | "applicationName" => {
+                    options.application_name = Some(value.clone())
+                }
+                "applicationIntent" => {
+                    if !["ReadOnly", "ReadWrite"]
+                        .iter()
+                        .any(|v| v.eq_ignore_ascii_case(value))
+                    {
+                        return Err(bad(name, value, "ReadOnly or ReadWrite"));
+                    }
+                }
                 "currentSchema" => options.current_schema = Some(value.clone()),
                 "zeroDateTimeBehavior" => {
                     options.zero_dates = match value.to_ascii_lowercase().replace('_', "").as_str()

@@ -35,7 +35,18 @@ pub fn config(connect: &Connect, user: &str, password: Option<&Password>) -> Con
     if let Some(instance) = param(connect, "instanceName") {
         config.instance_name(instance);
     }
-    config.application_name(param(connect, "applicationName").unwrap_or("athena-federation"));
+    config.application_name(
+        connect
+            .driver
+            .application_name
+            .as_deref()
+            .unwrap_or("athena-federation"),
+    );
+    // `applicationIntent=ReadOnly`: an availability group routes the login to a readable
+    // secondary.
+    if param(connect, "applicationIntent").is_some_and(|v| v.eq_ignore_ascii_case("ReadOnly")) {
+        config.readonly(true);
+    }
     config.authentication(AuthMethod::sql_server(
         user,
         password.map(Password::expose).unwrap_or(""),
@@ -67,11 +78,7 @@ fn param<'a>(connect: &'a Connect, name: &str) -> Option<&'a str> {
 }
 
 fn login_timeout(connect: &Connect) -> Duration {
-    param(connect, "loginTimeout")
-        .and_then(|s| s.parse::<u64>().ok())
-        .filter(|s| *s > 0)
-        .map(Duration::from_secs)
-        .unwrap_or(LOGIN_TIMEOUT)
+    connect.driver.connect_timeout.unwrap_or(LOGIN_TIMEOUT)
 }
 
 /// Whether the server refused the credentials (to fetch a rotated secret again).
