@@ -242,6 +242,25 @@ impl JdbcUrl {
             Some((u, p)) if !u.is_empty() => (Some(u.to_owned()), Some(Password::new(p))),
             _ => (None, None),
         };
+        // A TNS descriptor, `(DESCRIPTION=…)`, is passed to the client as written.
+        if target.trim_start().starts_with('(') {
+            let host = descriptor_value(target, "HOST").unwrap_or_default();
+            let tls = match descriptor_value(target, "PROTOCOL") {
+                Some(p) if p.eq_ignore_ascii_case("tcps") => TlsMode::VerifyFull,
+                _ => TlsMode::Disable,
+            };
+            return Ok(JdbcUrl {
+                engine: Engine::Oracle,
+                port: descriptor_value(target, "PORT").and_then(|p| p.parse().ok()),
+                host,
+                database: descriptor_value(target, "SERVICE_NAME")
+                    .or_else(|| descriptor_value(target, "SID")),
+                user,
+                password,
+                tls,
+                params: IndexMap::from([(ORACLE_DESCRIPTOR.to_owned(), target.trim().to_owned())]),
+            });
+        }
         let (tls, target) = if let Some(t) = target.strip_prefix("tcps://") {
             (TlsMode::VerifyFull, t)
         } else {
@@ -252,6 +271,7 @@ impl JdbcUrl {
         };
         let (target, params) = target.split_once('?').unwrap_or((target, ""));
         // host:port/service or host:port:SID
+        let mut params = parse_params(params, '&');
         let (authority, database) = match target.split_once('/') {
             Some((a, d)) => (a.to_owned(), non_empty(d)),
             None => {
@@ -260,7 +280,10 @@ impl JdbcUrl {
                     .rfind(':')
                     .filter(|i| !target[..*i].ends_with(']') && target[..*i].contains(':'))
                 {
-                    Some(i) => (target[..i].to_owned(), non_empty(&target[i + 1..])),
+                    Some(i) => {
+                        params.insert(ORACLE_SID.to_owned(), "true".to_owned());
+                        (target[..i].to_owned(), non_empty(&target[i + 1..]))
+                    }
                     None => (target.to_owned(), None),
                 }
             }
@@ -274,7 +297,7 @@ impl JdbcUrl {
             user,
             password,
             tls,
-            params: parse_params(params, '&'),
+            params,
         })
     }
 
@@ -353,6 +376,20 @@ fn parse_params(text: &str, sep: char) -> IndexMap<String, String> {
             None => (p.trim().to_owned(), String::new()),
         })
         .collect()
+}
+
+/// The parameter an Oracle URL written as a TNS descriptor keeps it in (the client reads
+/// the descriptor itself).
+pub const ORACLE_DESCRIPTOR: &str = "(descriptor)";
+/// The parameter marking an Oracle URL's database as a SID (`host:port:SID`), not a service.
+pub const ORACLE_SID: &str = "(sid)";
+
+/// `KEY=value` inside a TNS descriptor, the first one.
+fn descriptor_value(descriptor: &str, key: &str) -> Option<String> {
+    let upper = descriptor.to_ascii_uppercase();
+    let at = upper.find(&format!("({key}="))? + key.len() + 2;
+    let end = descriptor[at..].find(')')? + at;
+    Some(descriptor[at..end].trim().to_owned())
 }
 
 /// mssql-jdbc's `k=v;k={v;with;semicolons}` (a `}` inside braces written `}}`).
@@ -607,6 +644,20 @@ mod tests {
         let u = parse("jdbc:oracle:thin:@//[2001:db8::5]:1521/svc");
         assert_eq!(u.host, "2001:db8::5");
         assert_eq!(parse("jdbc:oracle:thin:@ora/svc").port_or_default(), 1521);
+        assert!(parse("jdbc:oracle:thin:@ora:1522:ORCL")
+            .params
+            .contains_key(ORACLE_SID));
+        let u = parse("jdbc:oracle:thin:@(DESCRIPTION=(ADDRESS=(PROTOCOL=TCPS)(HOST=ora.example.com)(PORT=2484))(CONNECT_DATA=(SERVICE_NAME=svc)))");
+        assert_eq!(
+            (u.host.as_str(), u.port, u.database.as_deref(), u.tls),
+            (
+                "ora.example.com",
+                Some(2484),
+                Some("svc"),
+                TlsMode::VerifyFull
+            )
+        );
+        assert!(u.params[ORACLE_DESCRIPTOR].starts_with("(DESCRIPTION="));
     }
 
     #[test]

@@ -13,7 +13,9 @@ use std::time::Duration;
 pub use casing::{CasingError, CasingMode};
 pub use connection_string::{secret_reference, ConnectionString, ConnectionStringError, Target};
 pub use driver_params::{parameter, DriverOptions, Handling, Parameter, ZeroDates, PARAMETERS};
-pub use jdbc_url::{redact, Engine, JdbcUrl, Password, TlsMode, UrlError};
+pub use jdbc_url::{
+    redact, Engine, JdbcUrl, Password, TlsMode, UrlError, ORACLE_DESCRIPTOR, ORACLE_SID,
+};
 
 /// The spill prefix when `spill_prefix` is unset (the SDK's default).
 pub const DEFAULT_SPILL_PREFIX: &str = "athena-federation-spill";

@@ -10,6 +10,7 @@ use crate::protocol::{Constraints, TableName};
 use crate::sql::Query;
 
 use super::mysql::MySqlSource;
+use super::oracle::OracleSource;
 use super::postgres::PostgresSource;
 use super::sqlite::SqliteSource;
 use super::sqlserver::SqlServerSource;
@@ -31,10 +32,11 @@ pub fn open_server(connect: Connect, default_scale: i8) -> Result<Database, Sour
         Engine::Postgres => Box::new(PostgresSource::new(connect, default_scale)),
         Engine::MySql => Box::new(MySqlSource::new(connect)),
         Engine::SqlServer => Box::new(SqlServerSource::new(connect)),
-        other => {
-            return Err(SourceError::Unsupported(format!(
-                "the {other} engine is not served by this build (PostgreSQL, MySQL/MariaDB, SQL Server and SQLite are)"
-            )))
+        Engine::Oracle => Box::new(OracleSource::new(connect, default_scale)),
+        Engine::Sqlite => {
+            return Err(SourceError::Unsupported(
+                "SQLite is opened from a sqlite:// connection string, not a JDBC URL".into(),
+            ))
         }
     };
     Ok(Database { source, casing })

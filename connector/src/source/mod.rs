@@ -15,6 +15,7 @@ pub mod decimal;
 mod error;
 pub mod mysql;
 mod names;
+pub mod oracle;
 pub mod postgres;
 mod split;
 pub mod sqlite;

@@ -1,0 +1,211 @@
+//! Logging in to Oracle (the `oracle` crate: ODPI-C, with Oracle Instant Client loaded at
+//! run time) and a small pool of connections used from blocking threads.
+
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
+
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+
+use crate::config::{JdbcUrl, Password, TlsMode, ORACLE_DESCRIPTOR, ORACLE_SID};
+use crate::source::connect::IDLE_TIMEOUT;
+use crate::source::{Connect, SourceError};
+
+/// Connections a source opens at most (as the other engines' pools).
+const MAX_CONNECTIONS: usize = 8;
+/// ORA-01017: invalid username/password.
+const INVALID_LOGIN: i32 = 1017;
+
+/// The client's connect string for a parsed URL: the descriptor as written, a SID as a
+/// descriptor, else Easy Connect (`[tcps://]host:port/service`).
+pub fn connect_string(url: &JdbcUrl) -> String {
+    if let Some(d) = url.params.get(ORACLE_DESCRIPTOR) {
+        return d.clone();
+    }
+    let host = if url.host.contains(':') {
+        format!("[{}]", url.host)
+    } else {
+        url.host.clone()
+    };
+    let port = url.port_or_default();
+    let protocol = match url.tls {
+        TlsMode::Disable | TlsMode::Prefer => "TCP",
+        _ => "TCPS",
+    };
+    let database = url.database.as_deref().unwrap_or("");
+    if url.params.contains_key(ORACLE_SID) {
+        return format!(
+            "(DESCRIPTION=(ADDRESS=(PROTOCOL={protocol})(HOST={})(PORT={port}))(CONNECT_DATA=(SID={database})))",
+            url.host
+        );
+    }
+    match protocol {
+        "TCPS" => format!("tcps://{host}:{port}/{database}"),
+        _ => format!("//{host}:{port}/{database}"),
+    }
+}
+
+/// An Oracle error as the connector reports it; a missing Instant Client says which
+/// library is missing and how to provide it.
+pub fn oracle_error(target: &str, e: oracle::Error) -> SourceError {
+    let message = e.to_string();
+    if message.contains("DPI-1047") {
+        return SourceError::connect(
+            target,
+            format!(
+                "the Oracle Instant Client library (libclntsh.so) could not be loaded: deploy the connector with an Instant Client Lambda layer (sam/connector.yaml parameter OracleLayerArn; its lib/ is on the Lambda's library path) or, elsewhere, install Instant Client and put its directory on LD_LIBRARY_PATH. The driver said: {message}"
+            ),
+        );
+    }
+    SourceError::database(message, e)
+}
+
+fn is_invalid_login(e: &oracle::Error) -> bool {
+    e.db_error().is_some_and(|d| d.code() == INVALID_LOGIN)
+}
+
+/// Idle connections, and permits bounding how many exist.
+pub struct Pool {
+    idle: Arc<Mutex<Vec<Idle>>>,
+    permits: Arc<Semaphore>,
+}
+
+struct Idle {
+    conn: oracle::Connection,
+    since: Instant,
+    user: String,
+    password: Option<Password>,
+}
+
+/// A connection lent by the pool; [`Pool::give_back`] returns it, dropping it closes it.
+pub struct Lent {
+    pub conn: oracle::Connection,
+    user: String,
+    password: Option<Password>,
+    _permit: OwnedSemaphorePermit,
+}
+
+impl Default for Pool {
+    fn default() -> Self {
+        Pool {
+            idle: Arc::default(),
+            permits: Arc::new(Semaphore::new(MAX_CONNECTIONS)),
+        }
+    }
+}
+
+/// Statements every new session runs: UTC (TIMESTAMP WITH LOCAL TIME ZONE and SYSDATE
+/// arithmetic read as UTC), `.` as the decimal separator (decimals are bound as text), and
+/// binary comparison and sorting (Athena's code-point order).
+const SESSION_SETUP: &str = "ALTER SESSION SET TIME_ZONE = 'UTC' NLS_NUMERIC_CHARACTERS = '.,' NLS_SORT = BINARY NLS_COMP = BINARY";
+
+impl Pool {
+    /// A connection: an idle one logged in with the current credentials, else a new login
+    /// (retried once with the secret fetched again when the server refuses it).
+    pub async fn acquire(&self, connect: &Connect) -> Result<Lent, SourceError> {
+        let permit = self
+            .permits
+            .clone()
+            .acquire_owned()
+            .await
+            .map_err(|_| SourceError::Throttled("the connection pool is closed".into()))?;
+        let target = connect.target();
+        let connect_string = connect_string(&connect.url);
+        for attempt in 0..2 {
+            let (user, password) = connect.credentials().await?;
+            {
+                let mut idle = self.idle.lock().unwrap_or_else(|p| p.into_inner());
+                idle.retain(|i| {
+                    i.since.elapsed() < IDLE_TIMEOUT && i.user == user && i.password == password
+                });
+                if let Some(i) = idle.pop() {
+                    return Ok(Lent {
+                        conn: i.conn,
+                        user: i.user,
+                        password: i.password,
+                        _permit: permit,
+                    });
+                }
+            }
+            let (u, p, cs) = (user.clone(), password.clone(), connect_string.clone());
+            let login = tokio::task::spawn_blocking(move || {
+                let conn =
+                    oracle::Connector::new(u, p.as_ref().map(Password::expose).unwrap_or(""), cs)
+                        .connect()?;
+                conn.execute(SESSION_SETUP, &[])?;
+                Ok::<_, oracle::Error>(conn)
+            })
+            .await
+            .map_err(|e| SourceError::connect(target.clone(), e))?;
+            match login {
+                Ok(conn) => {
+                    return Ok(Lent {
+                        conn,
+                        user,
+                        password,
+                        _permit: permit,
+                    })
+                }
+                Err(e) if is_invalid_login(&e) && attempt == 0 => {
+                    tracing::warn!(target = %target, "login rejected; fetching the secret again");
+                    connect.invalidate();
+                }
+                Err(e) if is_invalid_login(&e) => {
+                    return Err(SourceError::Authentication {
+                        user,
+                        message: e.to_string(),
+                    })
+                }
+                Err(e) if e.to_string().contains("DPI-1047") => {
+                    return Err(oracle_error(&target, e))
+                }
+                Err(e) => return Err(SourceError::connect(target, e)),
+            }
+        }
+        unreachable!("the second attempt returns")
+    }
+
+    /// Returns a connection whose work ended cleanly, for the next read.
+    pub fn give_back(&self, lent: Lent) {
+        self.idle
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .push(Idle {
+                conn: lent.conn,
+                since: Instant::now(),
+                user: lent.user,
+                password: lent.password,
+            });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn cs(url: &str) -> String {
+        connect_string(&JdbcUrl::parse(url).unwrap())
+    }
+
+    #[test]
+    fn every_url_form_becomes_the_clients_connect_string() {
+        assert_eq!(
+            cs("jdbc:oracle:thin:@//ora.example.com:1521/ORCLPDB1"),
+            "//ora.example.com:1521/ORCLPDB1"
+        );
+        assert_eq!(cs("jdbc:oracle:thin:@ora/svc"), "//ora:1521/svc");
+        assert_eq!(
+            cs("jdbc:oracle:thin:@tcps://ora:2484/svc"),
+            "tcps://ora:2484/svc"
+        );
+        assert_eq!(
+            cs("jdbc:oracle:thin:@ora:1522:ORCL"),
+            "(DESCRIPTION=(ADDRESS=(PROTOCOL=TCP)(HOST=ora)(PORT=1522))(CONNECT_DATA=(SID=ORCL)))"
+        );
+        assert_eq!(
+            cs("jdbc:oracle:thin:@//[2001:db8::5]:1521/svc"),
+            "//[2001:db8::5]:1521/svc"
+        );
+        let d = "(DESCRIPTION=(ADDRESS=(PROTOCOL=TCP)(HOST=h)(PORT=1521))(CONNECT_DATA=(SERVICE_NAME=s)))";
+        assert_eq!(cs(&format!("jdbc:oracle:thin:@{d}")), d);
+    }
+}
