@@ -276,6 +276,17 @@ impl BatchBuilder {
         self
     }
 
+    /// Counts the row just appended; the batch when it is now full, to hand on.
+    pub fn end_row(&mut self) -> Option<arrow::array::RecordBatch> {
+        self.rows += 1;
+        self.is_full().then(|| self.finish())
+    }
+
+    /// The rows not yet handed on, if any, as the last batch.
+    pub fn rest(&mut self) -> Option<arrow::array::RecordBatch> {
+        (self.rows > 0).then(|| self.finish())
+    }
+
     pub fn is_full(&self) -> bool {
         self.rows >= self.max_rows
             || (self.rows.is_multiple_of(SIZE_CHECK_ROWS)

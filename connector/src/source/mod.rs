@@ -16,6 +16,7 @@ mod error;
 pub mod mysql;
 mod names;
 pub mod oracle;
+mod pool;
 pub mod postgres;
 mod split;
 pub mod sqlite;
@@ -112,6 +113,26 @@ pub struct TableRead<'a> {
 }
 
 impl TableRead<'_> {
+    /// The predicate of the split's key range (`from <= key < to`), if it has one; `engine`
+    /// names the engine in the error for a range without a key column.
+    pub fn key_range(
+        &self,
+        engine: &str,
+    ) -> Result<Option<crate::sql::select::RangePredicate>, SourceError> {
+        let Some(range) = &self.split.range else {
+            return Ok(None);
+        };
+        let key = range.column.as_deref().ok_or_else(|| {
+            SourceError::Unsupported(format!("a {engine} range split names no range_column"))
+        })?;
+        Ok(Some(crate::sql::select::RangePredicate {
+            expr: self.table.resolve_column(key)?.select.clone(),
+            from: range.from.map(crate::protocol::Scalar::Int64),
+            to: range.to.map(crate::protocol::Scalar::Int64),
+            cast: None,
+        }))
+    }
+
     /// `SELECT <projection> FROM <from> WHERE <constraints and ranges> …` in `dialect`.
     pub fn select(
         &self,

@@ -13,10 +13,9 @@ use sqlx::pool::PoolConnection;
 use sqlx::{AssertSqlSafe, Column as _, ConnectOptions, Row, TypeInfo};
 
 use crate::config::TlsMode;
-use crate::protocol::{Constraints, Scalar, TableName};
+use crate::protocol::{Constraints, TableName};
 use crate::source::builder::BatchBuilder;
 use crate::source::connect::{discard_on_error, RotatingPool, SERVER_IDLE_TIMEOUT};
-use crate::sql::select::RangePredicate;
 use crate::sql::{Dialect, MySql, Query, SelectBuilder};
 
 use super::{
@@ -374,18 +373,7 @@ impl Source for MySqlSource {
     fn statement(&self, read: &TableRead<'_>) -> Result<Query, SourceError> {
         let table = read.table;
         let from = source_from(table, &read.split.partition)?;
-        let mut ranges = Vec::new();
-        if let Some(range) = &read.split.range {
-            let key = range.column.as_deref().ok_or_else(|| {
-                SourceError::Unsupported("a MySQL range split names no range_column".into())
-            })?;
-            ranges.push(RangePredicate {
-                expr: table.resolve_column(key)?.select.clone(),
-                from: range.from.map(Scalar::Int64),
-                to: range.to.map(Scalar::Int64),
-                cast: None,
-            });
-        }
+        let ranges: Vec<_> = read.key_range("MySQL")?.into_iter().collect();
         read.select(&MySql, from, &ranges)
     }
 
@@ -427,14 +415,13 @@ impl Source for MySqlSource {
                 let mut rows = q.fetch(&mut *conn);
                 while let Some(row) = rows.try_next().await? {
                     decode_row(&row, &mut out, &names, self.connect.driver.zero_dates)?;
-                    out.rows += 1;
-                    if out.is_full() {
-                        sink.push(out.finish()).await?;
+                    if let Some(batch) = out.end_row() {
+                        sink.push(batch).await?;
                     }
                 }
             }
-            if out.rows > 0 {
-                sink.push(out.finish()).await?;
+            if let Some(batch) = out.rest() {
+                sink.push(batch).await?;
             }
             if passthrough {
                 sqlx::query("COMMIT").execute(&mut *conn).await?;

@@ -1,17 +1,9 @@
 //! Logging in to Oracle (the `oracle` crate: ODPI-C, with Oracle Instant Client loaded at
 //! run time) and a small pool of connections used from blocking threads.
 
-use std::sync::{Arc, Mutex};
-use std::time::Instant;
-
-use tokio::sync::{OwnedSemaphorePermit, Semaphore};
-
 use crate::config::{JdbcUrl, Password, TlsMode, ORACLE_DESCRIPTOR, ORACLE_SID};
-use crate::source::connect::IDLE_TIMEOUT;
+use crate::source::pool::{LoginFailure, LoginPool};
 use crate::source::{Connect, SourceError};
-
-/// Connections a source opens at most (as the other engines' pools).
-const MAX_CONNECTIONS: usize = 8;
 /// ORA-01017: invalid username/password.
 const INVALID_LOGIN: i32 = 1017;
 
@@ -63,119 +55,38 @@ fn is_invalid_login(e: &oracle::Error) -> bool {
     e.db_error().is_some_and(|d| d.code() == INVALID_LOGIN)
 }
 
-/// Idle connections, and permits bounding how many exist.
-pub struct Pool {
-    idle: Arc<Mutex<Vec<Idle>>>,
-    permits: Arc<Semaphore>,
-}
-
-struct Idle {
-    conn: oracle::Connection,
-    since: Instant,
-    user: String,
-    password: Option<Password>,
-}
-
-/// A connection lent by the pool; [`Pool::give_back`] returns it, dropping it closes it.
-pub struct Lent {
-    pub conn: oracle::Connection,
-    user: String,
-    password: Option<Password>,
-    _permit: OwnedSemaphorePermit,
-}
-
-impl Default for Pool {
-    fn default() -> Self {
-        Pool {
-            idle: Arc::default(),
-            permits: Arc::new(Semaphore::new(MAX_CONNECTIONS)),
-        }
-    }
-}
+pub type Pool = LoginPool<oracle::Connection>;
 
 /// Statements every new session runs: UTC (TIMESTAMP WITH LOCAL TIME ZONE and SYSDATE
 /// arithmetic read as UTC), `.` as the decimal separator (decimals are bound as text), and
 /// binary comparison and sorting (Athena's code-point order).
 const SESSION_SETUP: &str = "ALTER SESSION SET TIME_ZONE = 'UTC' NLS_NUMERIC_CHARACTERS = '.,' NLS_SORT = BINARY NLS_COMP = BINARY";
 
-impl Pool {
-    /// A connection: an idle one logged in with the current credentials, else a new login
-    /// (retried once with the secret fetched again when the server refuses it).
-    pub async fn acquire(&self, connect: &Connect) -> Result<Lent, SourceError> {
-        let permit = self
-            .permits
-            .clone()
-            .acquire_owned()
-            .await
-            .map_err(|_| SourceError::Throttled("the connection pool is closed".into()))?;
-        let target = connect.target();
-        let connect_string = connect_string(&connect.url);
-        for attempt in 0..2 {
-            let (user, password) = connect.credentials().await?;
-            {
-                let mut idle = self.idle.lock().unwrap_or_else(|p| p.into_inner());
-                idle.retain(|i| {
-                    i.since.elapsed() < IDLE_TIMEOUT && i.user == user && i.password == password
-                });
-                if let Some(i) = idle.pop() {
-                    return Ok(Lent {
-                        conn: i.conn,
-                        user: i.user,
-                        password: i.password,
-                        _permit: permit,
-                    });
-                }
-            }
-            let (u, p, cs) = (user.clone(), password.clone(), connect_string.clone());
-            let login = tokio::task::spawn_blocking(move || {
-                let conn =
-                    oracle::Connector::new(u, p.as_ref().map(Password::expose).unwrap_or(""), cs)
-                        .connect()?;
-                conn.execute(SESSION_SETUP, &[])?;
-                Ok::<_, oracle::Error>(conn)
-            })
-            .await
-            .map_err(|e| SourceError::connect(target.clone(), e))?;
-            match login {
-                Ok(conn) => {
-                    return Ok(Lent {
-                        conn,
-                        user,
-                        password,
-                        _permit: permit,
-                    })
-                }
-                Err(e) if is_invalid_login(&e) && attempt == 0 => {
-                    tracing::warn!(target = %target, "login rejected; fetching the secret again");
-                    connect.invalidate();
-                }
-                Err(e) if is_invalid_login(&e) => {
-                    return Err(SourceError::Authentication {
-                        user,
-                        message: e.to_string(),
-                    })
-                }
-                Err(e) if e.to_string().contains("DPI-1047") => {
-                    return Err(oracle_error(&target, e))
-                }
-                Err(e) => return Err(SourceError::connect(target, e)),
-            }
-        }
-        unreachable!("the second attempt returns")
-    }
-
-    /// Returns a connection whose work ended cleanly, for the next read.
-    pub fn give_back(&self, lent: Lent) {
-        self.idle
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .push(Idle {
-                conn: lent.conn,
-                since: Instant::now(),
-                user: lent.user,
-                password: lent.password,
-            });
-    }
+/// Logs in once, on a blocking thread (ODPI-C is synchronous), and sets the session up.
+pub async fn login(
+    connect: &Connect,
+    user: String,
+    password: Option<Password>,
+) -> Result<oracle::Connection, LoginFailure> {
+    let target = connect.target();
+    let connect_string = connect_string(&connect.url);
+    let login = tokio::task::spawn_blocking(move || {
+        let conn = oracle::Connector::new(
+            user,
+            password.as_ref().map(Password::expose).unwrap_or(""),
+            connect_string,
+        )
+        .connect()?;
+        conn.execute(SESSION_SETUP, &[])?;
+        Ok::<_, oracle::Error>(conn)
+    })
+    .await
+    .map_err(|e| LoginFailure::Other(SourceError::connect(target.clone(), e)))?;
+    login.map_err(|e| match e {
+        e if is_invalid_login(&e) => LoginFailure::Rejected(e.to_string()),
+        e if e.to_string().contains("DPI-1047") => LoginFailure::Other(oracle_error(&target, e)),
+        e => LoginFailure::Other(SourceError::connect(target, e)),
+    })
 }
 
 #[cfg(test)]

@@ -13,9 +13,8 @@ mod values;
 use arrow::datatypes::DataType;
 use async_trait::async_trait;
 
-use crate::protocol::{Constraints, Scalar, TableName};
+use crate::protocol::{Constraints, TableName};
 use crate::source::builder::BatchBuilder;
-use crate::sql::select::RangePredicate;
 use crate::sql::{Dialect, Oracle, Query};
 
 use super::{
@@ -23,7 +22,7 @@ use super::{
     TableInfo, TableRead, TableSlice,
 };
 pub use connect::connect_string;
-use connect::{oracle_error, Pool};
+use connect::{login, oracle_error, Pool};
 pub use types::{map_column, OraColumn};
 pub use values::{epoch_millis, number};
 
@@ -55,7 +54,10 @@ impl OracleSource {
         params: Vec<String>,
     ) -> Result<TextRows, SourceError> {
         let sql = sql.into();
-        let lent = self.pool.acquire(&self.connect).await?;
+        let lent = self
+            .pool
+            .acquire(&self.connect, |u, p| login(&self.connect, u, p))
+            .await?;
         let target = self.connect.target();
         let (lent, result) = tokio::task::spawn_blocking(move || {
             let result = (|| {
@@ -200,7 +202,10 @@ impl Source for OracleSource {
 
     async fn query_columns(&self, query: &str) -> Result<Vec<Column>, SourceError> {
         let sql = format!("SELECT * FROM ({query}) WHERE 1 = 0");
-        let lent = self.pool.acquire(&self.connect).await?;
+        let lent = self
+            .pool
+            .acquire(&self.connect, |u, p| login(&self.connect, u, p))
+            .await?;
         let target = self.connect.target();
         let (lent, described) = tokio::task::spawn_blocking(move || {
             let described = lent.conn.query(&sql, &[]).map(|rows| {
@@ -300,18 +305,7 @@ impl Source for OracleSource {
                 Oracle.quote(&read.split.partition)?
             );
         }
-        let mut ranges = Vec::new();
-        if let Some(range) = &read.split.range {
-            let key = range.column.as_deref().ok_or_else(|| {
-                SourceError::Unsupported("an Oracle range split names no range_column".into())
-            })?;
-            ranges.push(RangePredicate {
-                expr: table.resolve_column(key)?.select.clone(),
-                from: range.from.map(Scalar::Int64),
-                to: range.to.map(Scalar::Int64),
-                cast: None,
-            });
-        }
+        let ranges: Vec<_> = read.key_range("Oracle")?.into_iter().collect();
         read.select(&Oracle, from, &ranges)
     }
 
@@ -336,7 +330,10 @@ impl Source for OracleSource {
         let mut out = BatchBuilder::new(run.schema)
             .map_err(SourceError::Unsupported)?
             .sized_for(sink.batch_bytes());
-        let lent = self.pool.acquire(&self.connect).await?;
+        let lent = self
+            .pool
+            .acquire(&self.connect, |u, p| login(&self.connect, u, p))
+            .await?;
         let target = self.connect.target();
         let (tx, mut rx) = tokio::sync::mpsc::channel(1);
         tracing::debug!(sql, params = binds.len(), "query");
@@ -364,13 +361,14 @@ impl Source for OracleSource {
                             why,
                         })?;
                     }
-                    out.rows += 1;
-                    if out.is_full() && tx.blocking_send(out.finish()).is_err() {
-                        return Ok(()); // the reader stopped: it reports why
+                    if let Some(batch) = out.end_row() {
+                        if tx.blocking_send(batch).is_err() {
+                            return Ok(()); // the reader stopped: it reports why
+                        }
                     }
                 }
-                if out.rows > 0 {
-                    let _ = tx.blocking_send(out.finish());
+                if let Some(batch) = out.rest() {
+                    let _ = tx.blocking_send(batch);
                 }
                 if passthrough {
                     conn.rollback().map_err(db)?;

@@ -169,13 +169,12 @@ impl Source for SqliteSource {
         let mut rows = q.fetch(pool);
         while let Some(row) = rows.try_next().await? {
             decode_row(&row, &mut out, &names)?;
-            out.rows += 1;
-            if out.is_full() {
-                sink.push(out.finish()).await?;
+            if let Some(batch) = out.end_row() {
+                sink.push(batch).await?;
             }
         }
-        if out.rows > 0 {
-            sink.push(out.finish()).await?;
+        if let Some(batch) = out.rest() {
+            sink.push(batch).await?;
         }
         Ok(())
     }

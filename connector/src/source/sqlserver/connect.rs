@@ -1,22 +1,18 @@
 //! Logging in to SQL Server (tiberius over TCP, TLS by rustls) and a small pool of
 //! connections: tiberius has none, and a split's read holds one connection throughout.
 
-use std::collections::VecDeque;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use tiberius::{AuthMethod, Client, Config, EncryptionLevel, SqlBrowser};
 use tokio::net::TcpStream;
-use tokio::sync::{Mutex, OwnedSemaphorePermit, Semaphore};
 use tokio_util::compat::{Compat, TokioAsyncWriteCompatExt};
 
 use crate::config::{Password, TlsMode};
-use crate::source::connect::IDLE_TIMEOUT;
-use crate::source::{Connect, SourceError};
+use crate::source::pool::{LoginFailure, LoginPool};
+use crate::source::{Cause, Connect, SourceError};
 
 pub type MsClient = Client<Compat<TcpStream>>;
 
-/// Connections a source opens at most (as the sqlx pools of the other engines).
-const MAX_CONNECTIONS: usize = 8;
 /// How long a login may take unless `loginTimeout` says otherwise (mssql-jdbc's default
 /// is 30 s; a Lambda should learn sooner that a server is unreachable).
 const LOGIN_TIMEOUT: Duration = Duration::from_secs(15);
@@ -81,11 +77,6 @@ fn login_timeout(connect: &Connect) -> Duration {
     connect.driver.connect_timeout.unwrap_or(LOGIN_TIMEOUT)
 }
 
-/// Whether the server refused the credentials (to fetch a rotated secret again).
-pub fn is_login_failure(e: &tiberius::error::Error) -> bool {
-    matches!(e, tiberius::error::Error::Server(t) if t.code() == LOGIN_FAILED)
-}
-
 /// A driver error as the connector reports it: the server's message and number, or what
 /// happened to the connection.
 pub fn database_error(e: tiberius::error::Error) -> SourceError {
@@ -99,134 +90,36 @@ pub fn database_error(e: tiberius::error::Error) -> SourceError {
     SourceError::database(message, e)
 }
 
-/// Idle connections, and permits bounding how many exist.
-pub struct Pool {
-    idle: Mutex<VecDeque<Idle>>,
-    permits: std::sync::Arc<Semaphore>,
-}
+pub type Pool = LoginPool<MsClient>;
+pub type Lent = crate::source::pool::Lent<MsClient>;
 
-struct Idle {
-    client: MsClient,
-    since: Instant,
+/// Logs in once: TCP (SQL Browser for a named instance), then TDS with TLS as configured.
+pub async fn login(
+    connect: &Connect,
     user: String,
     password: Option<Password>,
-}
-
-/// A connection lent by the pool; [`Pool::give_back`] returns it, dropping it closes it.
-pub struct Lent {
-    pub client: MsClient,
-    user: String,
-    password: Option<Password>,
-    _permit: OwnedSemaphorePermit,
-}
-
-impl Default for Pool {
-    fn default() -> Self {
-        Pool {
-            idle: Mutex::new(VecDeque::new()),
-            permits: std::sync::Arc::new(Semaphore::new(MAX_CONNECTIONS)),
-        }
-    }
-}
-
-impl Pool {
-    /// A connection: an idle one logged in with the current credentials, else a new login
-    /// (retried once with the secret fetched again when the server refuses it).
-    pub async fn acquire(&self, connect: &Connect) -> Result<Lent, SourceError> {
-        let permit = self
-            .permits
-            .clone()
-            .acquire_owned()
+) -> Result<MsClient, LoginFailure> {
+    let config = config(connect, &user, password.as_ref());
+    let timeout = login_timeout(connect);
+    let other = |e: Cause| LoginFailure::Other(SourceError::connect(connect.target(), e));
+    let login = async {
+        let tcp = TcpStream::connect_named(&config)
             .await
-            .map_err(|_| SourceError::Throttled("the connection pool is closed".into()))?;
-        for attempt in 0..2 {
-            let (user, password) = connect.credentials().await?;
-            {
-                let mut idle = self.idle.lock().await;
-                // Connections idle too long may have been closed by the server; others
-                // logged in with credentials since rotated are retired.
-                idle.retain(|i| {
-                    i.since.elapsed() < IDLE_TIMEOUT && i.user == user && i.password == password
-                });
-                if let Some(i) = idle.pop_back() {
-                    return Ok(Lent {
-                        client: i.client,
-                        user: i.user,
-                        password: i.password,
-                        _permit: permit,
-                    });
+            .map_err(|e| other(e.into()))?;
+        tcp.set_nodelay(true).map_err(|e| other(e.into()))?;
+        Client::connect(config, tcp.compat_write())
+            .await
+            .map_err(|e| match e {
+                tiberius::error::Error::Server(t) if t.code() == LOGIN_FAILED => {
+                    LoginFailure::Rejected(t.message().to_owned())
                 }
-            }
-            match self.login(connect, &user, password.as_ref()).await {
-                Ok(client) => {
-                    return Ok(Lent {
-                        client,
-                        user,
-                        password,
-                        _permit: permit,
-                    })
-                }
-                Err(LoginError::Rejected(e)) if attempt == 0 => {
-                    tracing::warn!(target = %connect.target(), error = %e, "login rejected; fetching the secret again");
-                    connect.invalidate();
-                }
-                Err(LoginError::Rejected(e)) => {
-                    return Err(SourceError::Authentication {
-                        user,
-                        message: match &e {
-                            tiberius::error::Error::Server(t) => t.message().to_owned(),
-                            other => other.to_string(),
-                        },
-                    })
-                }
-                Err(LoginError::Other(e)) => return Err(e),
-            }
-        }
-        unreachable!("the second attempt returns")
+                e => other(e.into()),
+            })
+    };
+    match tokio::time::timeout(timeout, login).await {
+        Ok(result) => result,
+        Err(_) => Err(other(
+            format!("no login within {} s (loginTimeout)", timeout.as_secs()).into(),
+        )),
     }
-
-    async fn login(
-        &self,
-        connect: &Connect,
-        user: &str,
-        password: Option<&Password>,
-    ) -> Result<MsClient, LoginError> {
-        let config = config(connect, user, password);
-        let timeout = login_timeout(connect);
-        let login = async {
-            let tcp = TcpStream::connect_named(&config)
-                .await
-                .map_err(|e| LoginError::Other(SourceError::connect(connect.target(), e)))?;
-            tcp.set_nodelay(true)
-                .map_err(|e| LoginError::Other(SourceError::connect(connect.target(), e)))?;
-            Client::connect(config, tcp.compat_write())
-                .await
-                .map_err(|e| match is_login_failure(&e) {
-                    true => LoginError::Rejected(e),
-                    false => LoginError::Other(SourceError::connect(connect.target(), e)),
-                })
-        };
-        match tokio::time::timeout(timeout, login).await {
-            Ok(result) => result,
-            Err(_) => Err(LoginError::Other(SourceError::connect(
-                connect.target(),
-                format!("no login within {} s (loginTimeout)", timeout.as_secs()),
-            ))),
-        }
-    }
-
-    /// Returns a connection whose work ended cleanly, for the next read.
-    pub async fn give_back(&self, lent: Lent) {
-        self.idle.lock().await.push_back(Idle {
-            client: lent.client,
-            since: Instant::now(),
-            user: lent.user,
-            password: lent.password,
-        });
-    }
-}
-
-enum LoginError {
-    Rejected(tiberius::error::Error),
-    Other(SourceError),
 }

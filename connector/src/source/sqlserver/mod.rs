@@ -20,7 +20,7 @@ use super::{
     ranges, BatchSink, Column, Connect, Execution, Names, Source, SourceError, Statement,
     TableInfo, TableRead, TableSlice,
 };
-use connect::{database_error, Lent, Pool};
+use connect::{database_error, login, Lent, Pool};
 pub use types::{map_column, parse_type_name, MsColumn};
 
 /// Schemas users do not see: the system's, and those of the fixed database roles
@@ -45,17 +45,20 @@ impl SqlServerSource {
 
     /// Runs a catalog query and returns its rows.
     async fn rows(&self, sql: &str, params: &[Scalar]) -> Result<Vec<Row>, SourceError> {
-        let mut lent = self.pool.acquire(&self.connect).await?;
+        let mut lent = self
+            .pool
+            .acquire(&self.connect, |u, p| login(&self.connect, u, p))
+            .await?;
         let result = async {
             let mut q = tiberius::Query::new(sql.to_owned());
             for p in params {
                 values::bind(&mut q, p).map_err(SourceError::Unsupported)?;
             }
-            let stream = q.query(&mut lent.client).await.map_err(database_error)?;
+            let stream = q.query(&mut lent.conn).await.map_err(database_error)?;
             stream.into_first_result().await.map_err(database_error)
         }
         .await;
-        self.settle(lent, &result).await;
+        self.settle(lent, &result);
         result
     }
 
@@ -70,9 +73,9 @@ impl SqlServerSource {
 
     /// A connection back to the pool after clean work; closed after a failure, which may
     /// have left a result half read or a transaction open.
-    async fn settle<T>(&self, lent: Lent, result: &Result<T, SourceError>) {
+    fn settle<T>(&self, lent: Lent, result: &Result<T, SourceError>) {
         if result.is_ok() {
-            self.pool.give_back(lent).await;
+            self.pool.give_back(lent);
         }
     }
 
@@ -445,17 +448,7 @@ impl Source for SqlServerSource {
                 cast: None,
             });
         }
-        if let Some(range) = &read.split.range {
-            let key = range.column.as_deref().ok_or_else(|| {
-                SourceError::Unsupported("a SQL Server range split names no range_column".into())
-            })?;
-            ranges.push(RangePredicate {
-                expr: table.resolve_column(key)?.select.clone(),
-                from: range.from.map(Scalar::Int64),
-                to: range.to.map(Scalar::Int64),
-                cast: None,
-            });
-        }
+        ranges.extend(read.key_range("SQL Server")?);
         read.select(&SqlServer, from, &ranges)
     }
 
@@ -475,11 +468,14 @@ impl Source for SqlServerSource {
         let mut out = BatchBuilder::new(run.schema)
             .map_err(SourceError::Unsupported)?
             .sized_for(sink.batch_bytes());
-        let mut lent = self.pool.acquire(&self.connect).await?;
+        let mut lent = self
+            .pool
+            .acquire(&self.connect, |u, p| login(&self.connect, u, p))
+            .await?;
         let timeout = self.connect.statement_timeout();
         let read = async {
             if passthrough {
-                lent.client
+                lent.conn
                     .simple_query("SET XACT_ABORT ON; BEGIN TRANSACTION")
                     .await
                     .map_err(database_error)?
@@ -494,7 +490,7 @@ impl Source for SqlServerSource {
                     values::bind(&mut q, p).map_err(SourceError::Unsupported)?;
                 }
                 let mut rows = q
-                    .query(&mut lent.client)
+                    .query(&mut lent.conn)
                     .await
                     .map_err(database_error)?
                     .into_row_stream();
@@ -505,17 +501,16 @@ impl Source for SqlServerSource {
                             why,
                         })?;
                     }
-                    out.rows += 1;
-                    if out.is_full() {
-                        sink.push(out.finish()).await?;
+                    if let Some(batch) = out.end_row() {
+                        sink.push(batch).await?;
                     }
                 }
             }
-            if out.rows > 0 {
-                sink.push(out.finish()).await?;
+            if let Some(batch) = out.rest() {
+                sink.push(batch).await?;
             }
             if passthrough {
-                lent.client
+                lent.conn
                     .simple_query("ROLLBACK")
                     .await
                     .map_err(database_error)?
@@ -540,7 +535,7 @@ impl Source for SqlServerSource {
         if passthrough {
             return result;
         }
-        self.settle(lent, &result).await;
+        self.settle(lent, &result);
         result
     }
 }
