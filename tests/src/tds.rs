@@ -262,37 +262,10 @@ impl TdsStandIn {
                     "the SQL Server stand-in evaluates no WHERE or ORDER BY (a SQL Server does): query it without filters",
                 )
             }
+            Some(Answer::Rows(cols, rows)) => rows_tokens(&mut out, &cols, &rows, rpc),
             Some(Answer::Table(cols, rows)) => {
                 let (cols, rows) = project(&sql, &cols, &rows);
-                col_metadata(&mut out, &cols);
-                for row in &rows {
-                    out.push(0xD1);
-                    for (c, v) in cols.iter().zip(row) {
-                        encode_value(&mut out, c.ty, v);
-                    }
-                }
-                done(
-                    &mut out,
-                    if rpc { 0xFF } else { 0xFD },
-                    if rpc { 0x11 } else { 0x10 },
-                    rows.len() as u64,
-                );
-            }
-            Some(Answer::Rows(cols, rows)) => {
-                col_metadata(&mut out, &cols);
-                for row in &rows {
-                    out.push(0xD1);
-                    for (c, v) in cols.iter().zip(row) {
-                        encode_value(&mut out, c.ty, v);
-                    }
-                }
-                // DONE_COUNT, with DONE_MORE when a DONEPROC follows.
-                done(
-                    &mut out,
-                    if rpc { 0xFF } else { 0xFD },
-                    if rpc { 0x11 } else { 0x10 },
-                    rows.len() as u64,
-                );
+                rows_tokens(&mut out, &cols, &rows, rpc)
             }
         }
         if rpc {
@@ -302,6 +275,23 @@ impl TdsStandIn {
         }
         out
     }
+}
+
+/// COLMETADATA, a ROW per row, and DONE_COUNT (with DONE_MORE when a DONEPROC follows).
+fn rows_tokens(out: &mut Vec<u8>, cols: &[Col], rows: &[Vec<Val>], rpc: bool) {
+    col_metadata(out, cols);
+    for row in rows {
+        out.push(0xD1);
+        for (c, v) in cols.iter().zip(row) {
+            encode_value(out, c.ty, v);
+        }
+    }
+    done(
+        out,
+        if rpc { 0xFF } else { 0xFD },
+        if rpc { 0x11 } else { 0x10 },
+        rows.len() as u64,
+    );
 }
 
 /// The columns a `SELECT` names, and the rows it gets (see [`Answer::Table`]).

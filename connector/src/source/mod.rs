@@ -159,6 +159,16 @@ pub enum Statement {
     Passthrough(String),
 }
 
+impl Statement {
+    /// The SQL, its parameters, and whether it is a user's passthrough query.
+    pub fn into_parts(self) -> (String, Vec<crate::protocol::Scalar>, bool) {
+        match self {
+            Statement::Table(q) => (q.sql, q.params, false),
+            Statement::Passthrough(sql) => (sql, vec![], true),
+        }
+    }
+}
+
 /// A statement and how its rows are decoded.
 pub struct Execution<'a> {
     pub statement: Statement,

@@ -19,8 +19,8 @@ use crate::source::connect::{discard_on_error, RotatingPool, SERVER_IDLE_TIMEOUT
 use crate::sql::{Dialect, MySql, Query, SelectBuilder};
 
 use super::{
-    ranges, BatchSink, Column, Connect, Execution, Names, Source, SourceError, Statement,
-    TableInfo, TableRead, TableSlice,
+    ranges, BatchSink, Column, Connect, Execution, Names, Source, SourceError, TableInfo,
+    TableRead, TableSlice,
 };
 use decode::{bind, decode_row};
 pub use types::{map_column, map_result_column, MyColumn};
@@ -387,10 +387,7 @@ impl Source for MySqlSource {
         sink: &mut dyn BatchSink,
     ) -> Result<(), SourceError> {
         let names = run.names();
-        let (sql, params, passthrough) = match run.statement {
-            Statement::Table(q) => (q.sql, q.params, false),
-            Statement::Passthrough(sql) => (sql, vec![], true),
-        };
+        let (sql, params, passthrough) = run.statement.into_parts();
         let mut out = BatchBuilder::new(run.schema)
             .map_err(SourceError::Unsupported)?
             .sized_for(sink.batch_bytes());

@@ -18,8 +18,8 @@ use crate::source::builder::BatchBuilder;
 use crate::sql::{Dialect, Oracle, Query};
 
 use super::{
-    ranges, BatchSink, Column, Connect, Execution, Names, Source, SourceError, Statement,
-    TableInfo, TableRead, TableSlice,
+    ranges, BatchSink, Column, Connect, Execution, Names, Source, SourceError, TableInfo,
+    TableRead, TableSlice,
 };
 pub use connect::connect_string;
 use connect::{login, oracle_error, Pool};
@@ -318,10 +318,7 @@ impl Source for OracleSource {
         sink: &mut dyn BatchSink,
     ) -> Result<(), SourceError> {
         let names = run.names();
-        let (sql, params, passthrough) = match run.statement {
-            Statement::Table(q) => (q.sql, q.params, false),
-            Statement::Passthrough(sql) => (sql, vec![], true),
-        };
+        let (sql, params, passthrough) = run.statement.into_parts();
         let binds = params
             .iter()
             .map(values::bind)

@@ -16,8 +16,7 @@ use crate::source::builder::BatchBuilder;
 use crate::sql::{Dialect, Query, Sqlite};
 
 use super::{
-    BatchSink, Column, Execution, Names, Source, SourceError, Statement, TableInfo, TableRead,
-    TableSlice,
+    BatchSink, Column, Execution, Names, Source, SourceError, TableInfo, TableRead, TableSlice,
 };
 pub use types::map_column;
 use values::{bind, decode_row};
@@ -153,10 +152,7 @@ impl Source for SqliteSource {
     ) -> Result<(), SourceError> {
         let names = run.names();
         // The file is opened read-only: a passthrough query cannot change it.
-        let (sql, params) = match run.statement {
-            Statement::Table(q) => (q.sql, q.params),
-            Statement::Passthrough(sql) => (sql, vec![]),
-        };
+        let (sql, params, _) = run.statement.into_parts();
         let mut out = BatchBuilder::new(run.schema)
             .map_err(SourceError::Unsupported)?
             .sized_for(sink.batch_bytes());

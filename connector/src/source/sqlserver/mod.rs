@@ -17,8 +17,8 @@ use crate::sql::select::RangePredicate;
 use crate::sql::{Dialect, Query, SqlServer};
 
 use super::{
-    ranges, BatchSink, Column, Connect, Execution, Names, Source, SourceError, Statement,
-    TableInfo, TableRead, TableSlice,
+    ranges, BatchSink, Column, Connect, Execution, Names, Source, SourceError, TableInfo,
+    TableRead, TableSlice,
 };
 use connect::{database_error, login, Lent, Pool};
 pub use types::{map_column, parse_type_name, MsColumn};
@@ -458,13 +458,10 @@ impl Source for SqlServerSource {
         sink: &mut dyn BatchSink,
     ) -> Result<(), SourceError> {
         let names = run.names();
-        let (sql, params, passthrough) = match run.statement {
-            Statement::Table(q) => (q.sql, q.params, false),
-            Statement::Passthrough(select) => {
-                check_passthrough(&select)?;
-                (select, vec![], true)
-            }
-        };
+        let (sql, params, passthrough) = run.statement.into_parts();
+        if passthrough {
+            check_passthrough(&sql)?;
+        }
         let mut out = BatchBuilder::new(run.schema)
             .map_err(SourceError::Unsupported)?
             .sized_for(sink.batch_bytes());
