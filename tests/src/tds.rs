@@ -776,6 +776,54 @@ impl Reader<'_> {
 mod tests {
     use super::*;
 
+    /// A PRELOGIN message's options (token, data), read by the offsets of its option table.
+    fn prelogin_options(message: &[u8]) -> Vec<(u8, Vec<u8>)> {
+        let mut options = Vec::new();
+        for entry in message.chunks(5) {
+            if entry[0] == 0xFF {
+                break;
+            }
+            let offset = u16::from_be_bytes([entry[1], entry[2]]) as usize;
+            let len = u16::from_be_bytes([entry[3], entry[4]]) as usize;
+            options.push((entry[0], message[offset..offset + len].to_vec()));
+        }
+        options
+    }
+
+    /// MS-TDS §4.1, "Pre-Login Request": the specification's own example packet, framed and
+    /// read as the stand-in reads a client's; its answer is laid out by the same rules.
+    #[tokio::test]
+    async fn the_specifications_prelogin_example_is_read_and_answered_in_its_layout() {
+        let example: [u8; 52] = [
+            0x12, 0x01, 0x00, 0x34, 0x00, 0x00, 0x01, 0x00, 0x00, 0x00, 0x15, 0x00, 0x06, 0x01,
+            0x00, 0x1B, 0x00, 0x01, 0x02, 0x00, 0x1C, 0x00, 0x0C, 0x03, 0x00, 0x28, 0x00, 0x04,
+            0xFF, 0x08, 0x00, 0x01, 0x55, 0x00, 0x00, 0x00, 0x4D, 0x53, 0x53, 0x51, 0x4C, 0x53,
+            0x65, 0x72, 0x76, 0x65, 0x72, 0x00, 0x80, 0x19, 0x00, 0x00,
+        ];
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let client = tokio::spawn(async move {
+            let mut s = TcpStream::connect(addr).await.unwrap();
+            s.write_all(&example).await.unwrap();
+        });
+        let (mut socket, _) = listener.accept().await.unwrap();
+        let (kind, message) = read_message(&mut socket).await.unwrap().unwrap();
+        client.await.unwrap();
+        assert_eq!((kind, message.len()), (PRELOGIN, 0x34 - 8));
+        assert_eq!(
+            prelogin_options(&message),
+            [
+                (0x00, vec![0x08, 0x00, 0x01, 0x55, 0x00, 0x00]), // VERSION 8.0.341
+                (0x01, vec![0x00]),                               // ENCRYPT_OFF
+                (0x02, b"MSSQLServer\0".to_vec()),                // INSTOPT
+                (0x03, vec![0x80, 0x19, 0x00, 0x00]),             // THREADID
+            ]
+        );
+        let reply = prelogin_options(&prelogin_reply());
+        assert_eq!(reply[1], (0x01, vec![0x02]), "ENCRYPT_NOT_SUP");
+        assert_eq!(reply[0].1.len(), 6, "VERSION is 6 bytes");
+    }
+
     /// MS-TDS §4.x-style vectors, written from the specification's definitions.
     #[test]
     fn encodings_follow_the_specification() {

@@ -492,6 +492,87 @@ async fn partitions_become_splits_pruned_by_the_partition_function() {
     assert_eq!(pruned.splits, 1, "only partition 2 can hold Year = 2021");
 }
 
+/// A table larger than `split_target_bytes` with an integer primary key is read in key
+/// ranges, the first and last open-ended.
+#[tokio::test]
+async fn large_tables_are_read_in_primary_key_ranges() {
+    let server = TdsStandIn::start(USER, "pw").await;
+    catalog(
+        &server,
+        &[("id", "bigint", 19, 0), ("name", "nvarchar", 0, 0)],
+    );
+    server
+        .on(
+            "FROM sys.tables t",
+            Answer::Rows(vec![col("f", Ty::NVarChar(Some(128)))], vec![]),
+        )
+        .on(
+            "sys.dm_db_partition_stats",
+            Answer::Rows(
+                vec![col("bytes", Ty::BigInt)],
+                vec![vec![Val::Int(5_000_000)]],
+            ),
+        )
+        .on(
+            "i.is_primary_key = 1",
+            Answer::Rows(
+                vec![col("name", Ty::NVarChar(Some(128)))],
+                vec![vec![text("id")]],
+            ),
+        )
+        .on(
+            "CAST(MIN([id]) AS BIGINT)",
+            Answer::Rows(
+                vec![col("lo", Ty::BigInt), col("hi", Ty::BigInt)],
+                vec![vec![Val::Int(1), Val::Int(100)]],
+            ),
+        )
+        .on(
+            "FROM [dbo].[Orders]",
+            Answer::Rows(vec![col("id", Ty::BigInt)], vec![vec![Val::Int(1)]]),
+        );
+    let conn = format!(
+        "sqlserver://jdbc:sqlserver://127.0.0.1:{};databaseName=sales;encrypt=false;user={USER};password=pw",
+        server.port
+    );
+    let c = client(
+        connector(&[
+            ("default", conn.as_str()),
+            CASING,
+            ("split_target_bytes", "1000000"),
+        ])
+        .await,
+        "ms",
+    )
+    .await;
+    let r = read(&c, "dbo", "orders", &["id"], &Constraints::default())
+        .await
+        .unwrap();
+    // 5 MB in 1 MB splits over keys 1..=100: steps of 20.
+    assert_eq!(r.splits, 5);
+    let reads: Vec<_> = server
+        .received()
+        .into_iter()
+        .filter(|r| r.sql.starts_with("SELECT [id] FROM [dbo].[Orders]"))
+        .map(|r| (r.sql, r.params[1..].to_vec()))
+        .collect();
+    assert_eq!(
+        reads[0].0,
+        "SELECT [id] FROM [dbo].[Orders] WHERE [id] < @P1"
+    );
+    assert_eq!(reads[0].1, ["21"]);
+    assert_eq!(
+        reads[2].0,
+        "SELECT [id] FROM [dbo].[Orders] WHERE [id] >= @P1 AND [id] < @P2"
+    );
+    assert_eq!(reads[2].1, ["41", "61"]);
+    assert_eq!(
+        reads[4].0,
+        "SELECT [id] FROM [dbo].[Orders] WHERE [id] >= @P1"
+    );
+    assert_eq!(reads[4].1, ["81"]);
+}
+
 /// Passthrough runs one SELECT in a transaction that is rolled back; anything else is
 /// refused before it reaches the server.
 #[tokio::test]
