@@ -82,9 +82,68 @@ pub async fn resolve(ctx: &Context, d: &SubscriptionDetails) -> Result<Resolutio
                 g.database_name, g.table_name
             ))
         })?;
+    let found = jdbc_connection(
+        ctx,
+        &g.account_id,
+        &g.region,
+        connection,
+        &d.producer_project_details.project_id,
+    )
+    .await?;
+    let conn = match found {
+        Connection::Jdbc(c) => *c,
+        Connection::NotJdbc(why) => return Ok(Resolution::NotJdbc(why)),
+    };
+    let target = TableTarget::parse(conn.url.engine, location)
+        .map_err(|e| StepError::Input(e.to_string()))?;
+    target
+        .check_scope(conn.url.engine, conn.allowed_schemas.as_deref())
+        .map_err(|e| {
+            StepError::Forbidden(format!("table {}.{}: {e}", g.database_name, g.table_name))
+        })?;
+    if conn.url.engine == Engine::Sqlite {
+        return Ok(Resolution::NotJdbc("SQLite is not a server".into()));
+    }
+    Ok(Resolution::Jdbc(Box::new(JdbcTable {
+        connection_arn: conn.connection_arn,
+        server: conn.server,
+        url: conn.url,
+        admin_secret: conn.admin_secret,
+        target,
+    })))
+}
+
+/// A Glue JDBC connection, checked to belong to the producer project.
+#[derive(Debug, Clone)]
+pub struct JdbcConnection {
+    pub connection_arn: String,
+    pub url: JdbcUrl,
+    pub admin_secret: String,
+    /// `engine://host:port`: users are per server and environment.
+    pub server: String,
+    /// The schemas it may grant from (`allowed_schemas`), if limited.
+    pub allowed_schemas: Option<Vec<String>>,
+}
+
+pub enum Connection {
+    Jdbc(Box<JdbcConnection>),
+    /// Not a JDBC connection (why).
+    NotJdbc(String),
+}
+
+/// Glue connection `connection` of account `account_id`: its JDBC URL and admin secret,
+/// both tagged for project `producer` (a connection someone else's table names is refused).
+pub async fn jdbc_connection(
+    ctx: &Context,
+    account_id: &str,
+    region: &str,
+    connection: &str,
+    producer: &str,
+) -> Result<Connection, StepError> {
+    let glue = ctx.glue();
     let conn = glue
         .get_connection()
-        .catalog_id(&g.account_id)
+        .catalog_id(account_id)
         .name(connection)
         .send()
         .await
@@ -109,7 +168,7 @@ pub async fn resolve(ctx: &Context, d: &SubscriptionDetails) -> Result<Resolutio
     let Some(url_text) =
         prop("JDBC_CONNECTION_URL").filter(|_| declared.as_deref().is_none_or(|t| t == "JDBC"))
     else {
-        return Ok(Resolution::NotJdbc(format!(
+        return Ok(Connection::NotJdbc(format!(
             "connection {connection} is not a JDBC connection"
         )));
     };
@@ -125,12 +184,8 @@ pub async fn resolve(ctx: &Context, d: &SubscriptionDetails) -> Result<Resolutio
     {
         url.tls = TlsMode::Require;
     }
-    let connection_arn = format!(
-        "arn:aws:glue:{}:{}:connection/{}",
-        g.region, g.account_id, connection
-    );
+    let connection_arn = format!("arn:aws:glue:{region}:{account_id}:connection/{connection}");
     // Ownership: both the connection and its admin secret belong to the producer project.
-    let producer = &d.producer_project_details.project_id;
     let tags = glue
         .get_tags()
         .resource_arn(&connection_arn)
@@ -142,7 +197,12 @@ pub async fn resolve(ctx: &Context, d: &SubscriptionDetails) -> Result<Resolutio
                 aws_sdk_glue::error::DisplayErrorContext(&e)
             ))
         })?;
-    if tags.tags().and_then(|t| t.get(PROJECT_TAG)) != Some(producer) {
+    if tags
+        .tags()
+        .and_then(|t| t.get(PROJECT_TAG))
+        .map(String::as_str)
+        != Some(producer)
+    {
         return Err(StepError::Forbidden(format!("connection {connection} is not tagged {PROJECT_TAG}={producer}: it does not belong to the producer project")));
     }
     let secret = ctx
@@ -160,14 +220,12 @@ pub async fn resolve(ctx: &Context, d: &SubscriptionDetails) -> Result<Resolutio
     if !secret
         .tags()
         .iter()
-        .any(|t| t.key() == Some(PROJECT_TAG) && t.value() == Some(producer.as_str()))
+        .any(|t| t.key() == Some(PROJECT_TAG) && t.value() == Some(producer))
     {
         return Err(StepError::Forbidden(format!(
             "the admin secret of connection {connection} is not tagged {PROJECT_TAG}={producer}"
         )));
     }
-    let target =
-        TableTarget::parse(url.engine, location).map_err(|e| StepError::Input(e.to_string()))?;
     // The schemas this connection may grant from: `allowed_schemas` in the connection's
     // AthenaProperties, comma-separated exact names (MySQL: databases).
     let allowed: Option<Vec<String>> = conn
@@ -179,25 +237,17 @@ pub async fn resolve(ctx: &Context, d: &SubscriptionDetails) -> Result<Resolutio
                 .filter(|s| !s.is_empty())
                 .collect()
         });
-    target
-        .check_scope(url.engine, allowed.as_deref())
-        .map_err(|e| {
-            StepError::Forbidden(format!("table {}.{}: {e}", g.database_name, g.table_name))
-        })?;
     let server = format!(
         "{}://{}:{}",
         url.engine,
         url.host.to_ascii_lowercase(),
         url.port_or_default()
     );
-    if url.engine == Engine::Sqlite {
-        return Ok(Resolution::NotJdbc("SQLite is not a server".into()));
-    }
-    Ok(Resolution::Jdbc(Box::new(JdbcTable {
+    Ok(Connection::Jdbc(Box::new(JdbcConnection {
         connection_arn,
         url,
         admin_secret,
-        target,
         server,
+        allowed_schemas: allowed,
     })))
 }

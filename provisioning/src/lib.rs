@@ -10,6 +10,7 @@ pub mod governance;
 pub mod grants;
 pub mod handler;
 pub mod key_grants;
+pub mod map_assets;
 pub mod password;
 pub mod secrets;
 pub mod steps;

@@ -30,6 +30,28 @@ enum Command {
     Rotate { file: PathBuf },
     /// Create the DynamoDB tracking tables (for a local setup; SAM creates them in AWS).
     Init,
+    /// Map tables of a JDBC database into a Glue database (no crawler): one Glue table per
+    /// source table, with the connector's types; a rerun with nothing changed writes nothing.
+    MapAssets {
+        /// The Glue connection of the source database (its JDBC URL and admin secret).
+        #[arg(long)]
+        connection: String,
+        /// The project the connection and its admin secret must be tagged for.
+        #[arg(long)]
+        project: String,
+        /// The Glue database to write the tables to (created when missing).
+        #[arg(long)]
+        database: String,
+        /// `schema.table` patterns, `*` for any run of characters (MySQL: `database.table`).
+        #[arg(long = "tables", required = true, num_args = 1..)]
+        tables: Vec<String>,
+        /// Remove mapped tables whose source table is gone.
+        #[arg(long)]
+        prune: bool,
+        /// Overwrite tables edited by hand since they were mapped.
+        #[arg(long)]
+        overwrite: bool,
+    },
 }
 
 #[tokio::main]
@@ -63,6 +85,27 @@ async fn main() -> ExitCode {
             Ok(d) => steps::rotate(&ctx, &d).await.map(|r| serde_json::to_value(r).expect("serializable")).map_err(|e| (1, e.to_string())),
             Err(e) => Err((2, e)),
         },
+        Command::MapAssets {
+            connection,
+            project,
+            database,
+            tables,
+            prune,
+            overwrite,
+        } => athena_provisioning::map_assets::map_assets(
+            &ctx,
+            &athena_provisioning::map_assets::MapRequest {
+                connection,
+                producer_project: project,
+                database,
+                tables,
+                prune,
+                overwrite,
+            },
+        )
+        .await
+        .map(|r| serde_json::to_value(r).expect("serializable"))
+        .map_err(|e| (1, e.to_string())),
         Command::Init => athena_provisioning::tracking::create_tables(&ctx.dynamodb(), &ctx.settings)
             .await
             .map(|()| serde_json::json!({"tables": [ctx.settings.users_table, ctx.settings.subscriptions_table, ctx.settings.mappings_table]}))

@@ -1,0 +1,286 @@
+//! `provision map-assets` against moto's Glue and the real PostgreSQL: mapped tables match
+//! the database's catalog column by column, a rerun writes nothing, source changes are picked
+//! up, hand edits are reported, gone tables are removed only when asked, and the grant step
+//! grants a mapped table.
+
+use athena_provisioning::map_assets::{map_assets, MapReport, MapRequest};
+use athena_provisioning::steps;
+use integration_tests::provisioning::*;
+use integration_tests::*;
+use sqlx::{Executor, Row};
+
+fn request(prune: bool, overwrite: bool) -> MapRequest {
+    MapRequest {
+        connection: "mapconn".into(),
+        producer_project: PRODUCER_PROJECT.into(),
+        database: "gdb".into(),
+        tables: vec!["mapsrc.*".into()],
+        prune,
+        overwrite,
+    }
+}
+
+fn names(v: &[&str]) -> Vec<String> {
+    v.iter().map(|s| (*s).to_owned()).collect()
+}
+
+async fn glue_columns(table: &str) -> (String, Vec<(String, String)>, Option<String>) {
+    let glue = aws_sdk_glue::Client::new(&aws().await);
+    let t = glue
+        .get_table()
+        .database_name("gdb")
+        .name(table)
+        .send()
+        .await
+        .unwrap();
+    let t = t.table().unwrap();
+    let sd = t.storage_descriptor().unwrap();
+    (
+        sd.location().unwrap().to_owned(),
+        sd.columns()
+            .iter()
+            .map(|c| (c.name().to_owned(), c.r#type().unwrap().to_owned()))
+            .collect(),
+        t.parameters()
+            .and_then(|p| p.get("connectionName"))
+            .cloned(),
+    )
+}
+
+#[tokio::test]
+async fn tables_are_mapped_kept_in_step_with_the_source_and_granted() {
+    let pg = postgres().await;
+    pg.execute(
+        r#"DROP SCHEMA IF EXISTS "MapSrc" CASCADE; CREATE SCHEMA "MapSrc";
+           CREATE TABLE "MapSrc"."Orders" (id int PRIMARY KEY, "CustomerName" text, amount numeric(12,2),
+             big bigint, small smallint, ratio real, score double precision, paid boolean,
+             placed date, created timestamp, seen timestamptz, code char(3), payload bytea,
+             tags text[], unbounded numeric, doc jsonb);
+           INSERT INTO "MapSrc"."Orders" (id, "CustomerName") VALUES (1, 'a'), (2, 'b');
+           CREATE TABLE "MapSrc".items (id bigint, note varchar(20));"#,
+    )
+    .await
+    .unwrap();
+    pg_forget(&pg, "envmap").await;
+    // The connection and its admin secret, tagged for the producer project (the helper also
+    // makes a Glue table of its own, which the mapper leaves alone).
+    glue_table(
+        "mapconn",
+        &pg_jdbc(),
+        "athena",
+        "athena",
+        PRODUCER_PROJECT,
+        "handmade",
+        "athena_test.public.handmade",
+    )
+    .await;
+    let glue = aws_sdk_glue::Client::new(&aws().await);
+    for t in ["mapsrc_orders", "mapsrc_items"] {
+        let _ = glue
+            .delete_table()
+            .database_name("gdb")
+            .name(t)
+            .send()
+            .await;
+    }
+    let c = ctx().await;
+
+    let first = map_assets(&c, &request(false, false)).await.unwrap();
+    assert_eq!(
+        first,
+        MapReport {
+            created: names(&["mapsrc_items", "mapsrc_orders"]),
+            ..Default::default()
+        }
+    );
+    let (location, columns, connection) = glue_columns("mapsrc_orders").await;
+    assert_eq!(location, "athena_test.MapSrc.Orders");
+    assert_eq!(connection.as_deref(), Some("mapconn"));
+    // Column by column against the database's own catalog, in its order.
+    let catalog: Vec<String> = sqlx::query(
+        "SELECT column_name::text FROM information_schema.columns WHERE table_schema = 'MapSrc' AND table_name = 'Orders' ORDER BY ordinal_position",
+    )
+    .fetch_all(&pg)
+    .await
+    .unwrap()
+    .iter()
+    .map(|r| r.get::<String, _>(0).to_lowercase())
+    .collect();
+    assert_eq!(
+        columns.iter().map(|(n, _)| n.clone()).collect::<Vec<_>>(),
+        catalog
+    );
+    let types: Vec<&str> = columns.iter().map(|(_, t)| t.as_str()).collect();
+    assert_eq!(
+        types,
+        [
+            "int",
+            "string",
+            "decimal(12,2)",
+            "bigint",
+            "smallint",
+            "float",
+            "double",
+            "boolean",
+            "date",
+            "timestamp",
+            "timestamp",
+            "string",
+            "binary",
+            "array<string>",
+            "decimal(38,0)",
+            "string"
+        ]
+    );
+
+    // Nothing changed: nothing written.
+    let before = glue
+        .get_table()
+        .database_name("gdb")
+        .name("mapsrc_orders")
+        .send()
+        .await
+        .unwrap()
+        .table()
+        .unwrap()
+        .clone();
+    let again = map_assets(&c, &request(false, false)).await.unwrap();
+    assert_eq!(
+        again,
+        MapReport {
+            unchanged: names(&["mapsrc_items", "mapsrc_orders"]),
+            ..Default::default()
+        }
+    );
+    let after = glue
+        .get_table()
+        .database_name("gdb")
+        .name("mapsrc_orders")
+        .send()
+        .await
+        .unwrap()
+        .table()
+        .unwrap()
+        .clone();
+    assert_eq!(before.update_time(), after.update_time());
+    assert_eq!(before.version_id(), after.version_id());
+
+    // A new column is picked up.
+    pg.execute(r#"ALTER TABLE "MapSrc"."Orders" ADD COLUMN "Region" varchar(10)"#)
+        .await
+        .unwrap();
+    let changed = map_assets(&c, &request(false, false)).await.unwrap();
+    assert_eq!(changed.updated, names(&["mapsrc_orders"]));
+    assert_eq!(changed.unchanged, names(&["mapsrc_items"]));
+    let (_, columns, _) = glue_columns("mapsrc_orders").await;
+    assert_eq!(
+        columns.last().unwrap(),
+        &("region".to_owned(), "string".to_owned())
+    );
+
+    // A hand edit is reported, not overwritten, unless told to.
+    let edited = glue
+        .get_table()
+        .database_name("gdb")
+        .name("mapsrc_items")
+        .send()
+        .await
+        .unwrap();
+    let edited = edited.table().unwrap();
+    let mut input = aws_sdk_glue::types::TableInput::builder()
+        .name(edited.name())
+        .set_parameters(edited.parameters().cloned())
+        .storage_descriptor(
+            aws_sdk_glue::types::StorageDescriptor::builder()
+                .location(edited.storage_descriptor().unwrap().location().unwrap())
+                .columns(
+                    aws_sdk_glue::types::Column::builder()
+                        .name("id")
+                        .r#type("string")
+                        .comment("edited by hand")
+                        .build()
+                        .unwrap(),
+                )
+                .build(),
+        );
+    input = input.table_type("EXTERNAL_TABLE");
+    glue.update_table()
+        .database_name("gdb")
+        .table_input(input.build().unwrap())
+        .send()
+        .await
+        .unwrap();
+    let kept = map_assets(&c, &request(false, false)).await.unwrap();
+    assert_eq!(kept.edited, names(&["mapsrc_items"]));
+    assert_eq!(
+        glue_columns("mapsrc_items").await.1.len(),
+        1,
+        "left as edited"
+    );
+    let forced = map_assets(&c, &request(false, true)).await.unwrap();
+    assert_eq!(forced.updated, names(&["mapsrc_items"]));
+    assert_eq!(glue_columns("mapsrc_items").await.1.len(), 2);
+
+    // The grant step grants a mapped table.
+    let g = steps::grant(&c, &details("envmap", "asset-mapped", "mapsrc_orders"))
+        .await
+        .unwrap();
+    let mut conn = login(&pg, &g.consumer.secret_arn).await.unwrap();
+    assert_eq!(count(&mut conn, "\"MapSrc\".\"Orders\"").await, Ok(2));
+    let denied = count(&mut conn, "\"MapSrc\".items").await.unwrap_err();
+    assert!(denied.contains("permission denied"), "{denied}");
+    steps::revoke(&c, &details("envmap", "asset-mapped", "mapsrc_orders"))
+        .await
+        .unwrap();
+
+    // A dropped source table is reported, and removed only with prune.
+    pg.execute(r#"DROP TABLE "MapSrc".items"#).await.unwrap();
+    let stale = map_assets(&c, &request(false, false)).await.unwrap();
+    assert_eq!(stale.stale, names(&["mapsrc_items"]));
+    let pruned = map_assets(&c, &request(true, false)).await.unwrap();
+    assert_eq!(pruned.deleted, names(&["mapsrc_items"]));
+    assert!(glue
+        .get_table()
+        .database_name("gdb")
+        .name("mapsrc_items")
+        .send()
+        .await
+        .is_err());
+    // The table the mapper did not make is untouched.
+    assert!(glue
+        .get_table()
+        .database_name("gdb")
+        .name("handmade")
+        .send()
+        .await
+        .is_ok());
+}
+
+#[tokio::test]
+async fn a_connection_of_another_project_is_refused() {
+    glue_table(
+        "mapconn_other",
+        &pg_jdbc(),
+        "athena",
+        "athena",
+        "someoneelse",
+        "other_t",
+        "athena_test.public.other_t",
+    )
+    .await;
+    let c = ctx().await;
+    let e = map_assets(
+        &c,
+        &MapRequest {
+            connection: "mapconn_other".into(),
+            ..request(false, false)
+        },
+    )
+    .await
+    .unwrap_err()
+    .to_string();
+    assert_eq!(
+        e,
+        format!("refused: connection mapconn_other is not tagged AmazonDataZoneProject={PRODUCER_PROJECT}: it does not belong to the producer project")
+    );
+}
