@@ -284,3 +284,200 @@ async fn a_connection_of_another_project_is_refused() {
         format!("refused: connection mapconn_other is not tagged AmazonDataZoneProject={PRODUCER_PROJECT}: it does not belong to the producer project")
     );
 }
+
+/// MariaDB: a database's tables, mixed-case names and the MySQL type-mapping table, against
+/// the server's own catalog.
+#[tokio::test]
+async fn mariadb_tables_are_mapped_with_their_types() {
+    let my = mysql().await;
+    my.execute("DROP DATABASE IF EXISTS MapMy").await.unwrap();
+    my.execute("CREATE DATABASE MapMy").await.unwrap();
+    my.execute(
+        "CREATE TABLE MapMy.Orders (id INT PRIMARY KEY, CustomerName VARCHAR(40), flag TINYINT(1), \
+           tiny TINYINT, utiny TINYINT UNSIGNED, small SMALLINT, med MEDIUMINT, uint INT UNSIGNED, \
+           big BIGINT, ubig BIGINT UNSIGNED, amount DECIMAL(12,2), wide DECIMAL(50,4), f FLOAT, d DOUBLE, \
+           y YEAR, dt DATE, ts DATETIME(3), stamp TIMESTAMP NULL, body TEXT, bin VARBINARY(8), \
+           bits BIT(4), t TIME, e ENUM('a','b'), j JSON)",
+    )
+    .await
+    .unwrap();
+    glue_table(
+        "mapconn_my",
+        &format!("jdbc:mysql://{}/athena_test", mysql_server()),
+        "athena",
+        "athena",
+        PRODUCER_PROJECT,
+        "handmade_my",
+        "athena_test.handmade_my",
+    )
+    .await;
+    let glue = aws_sdk_glue::Client::new(&aws().await);
+    let _ = glue
+        .delete_table()
+        .database_name("gdb")
+        .name("mapmy_orders")
+        .send()
+        .await;
+    let c = ctx().await;
+    let report = map_assets(
+        &c,
+        &MapRequest {
+            connection: "mapconn_my".into(),
+            tables: vec!["MapMy.*".into()],
+            ..request(false, false)
+        },
+    )
+    .await
+    .unwrap();
+    assert_eq!(report.created, names(&["mapmy_orders"]));
+    let (location, columns, _) = glue_columns("mapmy_orders").await;
+    assert_eq!(location, "MapMy.Orders");
+    let catalog: Vec<String> = sqlx::query(
+        "SELECT CAST(column_name AS CHAR) FROM information_schema.columns WHERE table_schema = 'MapMy' AND table_name = 'Orders' ORDER BY ordinal_position",
+    )
+    .fetch_all(&my)
+    .await
+    .unwrap()
+    .iter()
+    .map(|r| r.get::<String, _>(0).to_lowercase())
+    .collect();
+    assert_eq!(
+        columns.iter().map(|(n, _)| n.clone()).collect::<Vec<_>>(),
+        catalog
+    );
+    let types: Vec<&str> = columns.iter().map(|(_, t)| t.as_str()).collect();
+    assert_eq!(
+        types,
+        [
+            "int",
+            "string",
+            "boolean",
+            "tinyint",
+            "smallint",
+            "smallint",
+            "int",
+            "bigint",
+            "bigint",
+            "decimal(20,0)",
+            "decimal(12,2)",
+            "string",
+            "float",
+            "double",
+            "date",
+            "date",
+            "timestamp",
+            "timestamp",
+            "string",
+            "binary",
+            "binary",
+            "string",
+            "string",
+            "string"
+        ]
+    );
+}
+
+/// As a producer and a consumer would: `provision map-assets` maps a schema, `provision
+/// grant` grants one mapped table, and `athena-fed query` reads it through the consumer
+/// secret and is refused the other.
+#[tokio::test]
+async fn map_then_grant_then_query_through_the_clis() {
+    let pg = postgres().await;
+    pg.execute(
+        r#"DROP SCHEMA IF EXISTS mape2e CASCADE; CREATE SCHEMA mape2e;
+           CREATE TABLE mape2e."Sales" (id int, "Amount" numeric(10,2));
+           INSERT INTO mape2e."Sales" VALUES (1, 2.50), (2, 4.00);
+           CREATE TABLE mape2e.other (id int);"#,
+    )
+    .await
+    .unwrap();
+    pg_forget(&pg, "envmap2").await;
+    glue_table(
+        "mapconn2",
+        &pg_jdbc(),
+        "athena",
+        "athena",
+        PRODUCER_PROJECT,
+        "handmade2",
+        "athena_test.public.handmade2",
+    )
+    .await;
+    ctx().await;
+    let aws_env = [
+        ("AWS_ENDPOINT_URL", moto_url()),
+        ("AWS_ACCESS_KEY_ID", "testing"),
+        ("AWS_SECRET_ACCESS_KEY", "testing"),
+        ("AWS_REGION", REGION),
+        ("USERS_TABLE", "prov_users"),
+        ("SUBSCRIPTIONS_TABLE", "prov_subscriptions"),
+        ("MAPPINGS_TABLE", "prov_mappings"),
+    ];
+    let provision = |args: &[&str]| {
+        let out = std::process::Command::new(workspace_binary("provision"))
+            .args(args)
+            .envs(aws_env)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        serde_json::from_slice::<serde_json::Value>(&out.stdout).unwrap()
+    };
+    let mapped = provision(&[
+        "map-assets",
+        "--connection",
+        "mapconn2",
+        "--project",
+        PRODUCER_PROJECT,
+        "--database",
+        "gdb",
+        "--tables",
+        "mape2e.*",
+    ]);
+    let created: Vec<&str> = mapped["created"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_str().unwrap())
+        .collect();
+    assert!(
+        created.contains(&"mape2e_sales") && created.contains(&"mape2e_other"),
+        "{mapped}"
+    );
+    let file = std::env::temp_dir().join(format!("map-subscription-{}.json", std::process::id()));
+    std::fs::write(
+        &file,
+        serde_json::to_vec(&details("envmap2", "asset-sales", "mape2e_sales")).unwrap(),
+    )
+    .unwrap();
+    let granted = provision(&["grant", file.to_str().unwrap()]);
+    let consumer_secret = granted["Consumer"]["SecretName"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    pg.execute("GRANT athena_password_auth TO dz_envmap2")
+        .await
+        .unwrap();
+    let hostport = postgres_url().split_once('@').unwrap().1.to_owned();
+    let catalog = format!("sub=postgres://jdbc:postgresql://{hostport}?${{{consumer_secret}}}");
+    let query = |sql: &str| {
+        std::process::Command::new(workspace_binary("athena-fed"))
+            .args(["query", "--catalog", &catalog, "--format", "csv", sql])
+            .envs(aws_env)
+            .output()
+            .unwrap()
+    };
+    let ok = query("select count(*) as n, sum(amount) as total from sub.mape2e.sales");
+    assert!(
+        ok.status.success(),
+        "{}",
+        String::from_utf8_lossy(&ok.stderr)
+    );
+    assert_eq!(String::from_utf8(ok.stdout).unwrap(), "n,total\n2,6.50\n");
+    let denied = query("select count(*) as n from sub.mape2e.other");
+    assert_eq!(denied.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&denied.stderr);
+    assert!(err.contains("permission denied for table other"), "{err}");
+}
