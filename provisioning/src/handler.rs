@@ -12,6 +12,8 @@
 //! `{"Step": "ConsumerGrant" | "ConsumerRevoke", "Input": WorkflowInput, "Producer": <output>}`
 //! `{"Step": "ReportStatus", "Input": WorkflowInput, "Outcome": "InProgress" | "Succeeded" |
 //!   "Failed", "Cause": string?}` → `{"Reported": bool}`
+//! `{"Step": "MapAssets", "Request": MapRequest}` → the mapping report (run on a schedule by
+//!   `sam/provisioning.yaml`, not by a state machine)
 
 use serde_json::{json, Value};
 
@@ -29,6 +31,9 @@ pub const STEPS: &[&str] = &[
     "ConsumerRevoke",
     "ReportStatus",
 ];
+
+/// Steps run on a schedule rather than by a state machine.
+pub const SCHEDULED_STEPS: &[&str] = &["MapAssets"];
 
 fn input<T: serde::de::DeserializeOwned>(event: &Value, key: &str) -> Result<T, StepError> {
     let v = event
@@ -198,9 +203,14 @@ pub async fn handle(
             }
             Ok(json!({ "Reported": i.grant_id.is_some() }))
         }
+        "MapAssets" => {
+            let r: crate::map_assets::MapRequest = input(&event, "Request")?;
+            Ok(out(&crate::map_assets::map_assets(ctx, &r).await?))
+        }
         other => Err(StepError::Input(format!(
-            "unknown Step \"{other}\" (expected one of {})",
-            STEPS.join(", ")
+            "unknown Step \"{other}\" (expected one of {}, {})",
+            STEPS.join(", "),
+            SCHEDULED_STEPS.join(", ")
         ))),
     }
 }

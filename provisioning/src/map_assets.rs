@@ -33,20 +33,25 @@ pub const MAPPED_BY: &str = "athena_fed_mapped_by";
 pub const FINGERPRINT: &str = "athena_fed_fingerprint";
 const MAPPER: &str = "provision map-assets";
 
-/// What to map.
-#[derive(Debug, Clone)]
+/// What to map (as the scheduled Lambda step receives it: `{"Connection": …, "Project": …,
+/// "Database": …, "Tables": […], "Prune": false, "Overwrite": false}`).
+#[derive(Debug, Clone, serde::Deserialize)]
+#[serde(rename_all = "PascalCase")]
 pub struct MapRequest {
     /// The Glue connection (JDBC URL and admin secret) of the source database.
     pub connection: String,
     /// The project the connection and its admin secret must be tagged for.
+    #[serde(rename = "Project")]
     pub producer_project: String,
     /// The Glue database the tables are written to (created when missing).
     pub database: String,
     /// `schema.table` patterns (`*` matches any run of characters; case-insensitive).
     pub tables: Vec<String>,
     /// Remove mapped tables whose source table is gone.
+    #[serde(default)]
     pub prune: bool,
     /// Overwrite tables edited since they were mapped (or not made by the mapper).
+    #[serde(default)]
     pub overwrite: bool,
 }
 

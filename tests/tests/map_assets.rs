@@ -481,3 +481,69 @@ async fn map_then_grant_then_query_through_the_clis() {
     let err = String::from_utf8_lossy(&denied.stderr);
     assert!(err.contains("permission denied for table other"), "{err}");
 }
+
+/// The scheduled Lambda step: the input `sam/provisioning.yaml`'s rule sends (its `!Sub`
+/// text, filled in as CloudFormation would) maps the tables through the Lambda's handler.
+#[tokio::test]
+async fn the_scheduled_rule_input_maps_through_the_lambda_handler() {
+    let pg = postgres().await;
+    pg.execute(
+        "DROP SCHEMA IF EXISTS mapsched CASCADE; CREATE SCHEMA mapsched; \
+         CREATE TABLE mapsched.a (id int); CREATE TABLE mapsched.xb (id int); CREATE TABLE mapsched.c (id int);",
+    )
+    .await
+    .unwrap();
+    glue_table(
+        "mapconn3",
+        &pg_jdbc(),
+        "athena",
+        "athena",
+        PRODUCER_PROJECT,
+        "handmade3",
+        "athena_test.public.handmade3",
+    )
+    .await;
+    let glue = aws_sdk_glue::Client::new(&aws().await);
+    for t in ["mapsched_a", "mapsched_xb", "mapsched_c"] {
+        let _ = glue
+            .delete_table()
+            .database_name("gdb")
+            .name(t)
+            .send()
+            .await;
+    }
+    let template = std::fs::read_to_string(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../sam/provisioning.yaml"),
+    )
+    .unwrap();
+    let sub = template
+        .lines()
+        .find(|l| l.contains(r#"{"Step": "MapAssets""#))
+        .expect("the rule's input")
+        .trim()
+        .trim_start_matches("- ")
+        .trim_matches('\'');
+    // MapAssetsTables "mapsched.a mapsched.x*" split on spaces and joined, as the template does.
+    let tables = ["mapsched.a", "mapsched.x*"].join("\", \"");
+    let input = sub
+        .replace("${MapAssetsConnection}", "mapconn3")
+        .replace("${MapAssetsProject}", PRODUCER_PROJECT)
+        .replace("${MapAssetsDatabase}", "gdb")
+        .replace("${Tables}", &tables);
+    let event: serde_json::Value = serde_json::from_str(&input).unwrap();
+    let c = ctx().await;
+    let dz = athena_provisioning::datazone::InMemoryDataZone::default();
+    let routing = athena_provisioning::governance::Routing {
+        allowed_blueprints: vec![],
+        producer_accounts: vec!["123456789012".into()],
+        workflow_role_name: "athena-fed-governance-access".into(),
+        state_machine_name: "athena-fed-subscription".into(),
+    };
+    let out = athena_provisioning::handler::handle(&c, &dz, &routing, event)
+        .await
+        .unwrap();
+    assert_eq!(
+        out["created"],
+        serde_json::json!(["mapsched_a", "mapsched_xb"])
+    );
+}
