@@ -766,3 +766,26 @@ async fn athena_fed_queries_sql_server_through_the_stand_in() {
         String::from_utf8_lossy(&filtered.stderr)
     );
 }
+
+/// The official connector's form: `${secret}` names a Secrets Manager secret (moto here)
+/// holding the login; the password may hold `;` and `}` (no quoting needed there).
+#[tokio::test]
+async fn credentials_come_from_a_secrets_manager_secret() {
+    let password = "p;w}d{1";
+    let server = TdsStandIn::start(USER, password).await;
+    server.on(
+        "FROM sys.schemas WHERE schema_id",
+        Answer::Rows(
+            vec![col("name", Ty::NVarChar(Some(128)))],
+            vec![vec![text("dbo")]],
+        ),
+    );
+    put_secret("sqlserver/stand-in", USER, password).await;
+    let conn = format!(
+        "sqlserver://jdbc:sqlserver://127.0.0.1:{};databaseName=sales;encrypt=false;${{sqlserver/stand-in}}",
+        server.port
+    );
+    let c = client(connector(&[("default", conn.as_str())]).await, "ms").await;
+    assert_eq!(c.list_schemas().await.unwrap(), vec!["dbo"]);
+    assert_eq!(server.logins(), 1);
+}

@@ -191,7 +191,8 @@ impl DriverOptions {
     ) -> Result<(DriverOptions, NoEffect), UrlError> {
         let mut options = DriverOptions::default();
         let mut no_effect = Vec::new();
-        // Oracle is not served by this build: its URLs are kept as written.
+        // Oracle's URL parameters are not read by name yet: they are kept as written
+        // (README "Oracle").
         if engine == Engine::Oracle {
             return Ok((options, no_effect));
         }
