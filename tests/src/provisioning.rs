@@ -446,3 +446,17 @@ mod aws_rules {
         }
     }
 }
+
+/// The environment the `provision` and `athena-fed` CLIs run with in the tests: AWS at moto,
+/// the tracking tables of [`settings`].
+pub fn cli_env() -> [(&'static str, &'static str); 7] {
+    [
+        ("AWS_ENDPOINT_URL", moto_url()),
+        ("AWS_ACCESS_KEY_ID", "testing"),
+        ("AWS_SECRET_ACCESS_KEY", "testing"),
+        ("AWS_REGION", REGION),
+        ("USERS_TABLE", "prov_users"),
+        ("SUBSCRIPTIONS_TABLE", "prov_subscriptions"),
+        ("MAPPINGS_TABLE", "prov_mappings"),
+    ]
+}

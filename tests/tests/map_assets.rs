@@ -24,16 +24,22 @@ fn names(v: &[&str]) -> Vec<String> {
     v.iter().map(|s| (*s).to_owned()).collect()
 }
 
-async fn glue_columns(table: &str) -> (String, Vec<(String, String)>, Option<String>) {
-    let glue = aws_sdk_glue::Client::new(&aws().await);
-    let t = glue
+/// The Glue table `table` of database `gdb` as it is now.
+async fn glue_table_now(table: &str) -> aws_sdk_glue::types::Table {
+    aws_sdk_glue::Client::new(&aws().await)
         .get_table()
         .database_name("gdb")
         .name(table)
         .send()
         .await
-        .unwrap();
-    let t = t.table().unwrap();
+        .unwrap()
+        .table()
+        .unwrap()
+        .clone()
+}
+
+async fn glue_columns(table: &str) -> (String, Vec<(String, String)>, Option<String>) {
+    let t = glue_table_now(table).await;
     let sd = t.storage_descriptor().unwrap();
     (
         sd.location().unwrap().to_owned(),
@@ -134,16 +140,7 @@ async fn tables_are_mapped_kept_in_step_with_the_source_and_granted() {
     );
 
     // Nothing changed: nothing written.
-    let before = glue
-        .get_table()
-        .database_name("gdb")
-        .name("mapsrc_orders")
-        .send()
-        .await
-        .unwrap()
-        .table()
-        .unwrap()
-        .clone();
+    let before = glue_table_now("mapsrc_orders").await;
     let again = map_assets(&c, &request(false, false)).await.unwrap();
     assert_eq!(
         again,
@@ -152,16 +149,7 @@ async fn tables_are_mapped_kept_in_step_with_the_source_and_granted() {
             ..Default::default()
         }
     );
-    let after = glue
-        .get_table()
-        .database_name("gdb")
-        .name("mapsrc_orders")
-        .send()
-        .await
-        .unwrap()
-        .table()
-        .unwrap()
-        .clone();
+    let after = glue_table_now("mapsrc_orders").await;
     assert_eq!(before.update_time(), after.update_time());
     assert_eq!(before.version_id(), after.version_id());
 
@@ -179,14 +167,7 @@ async fn tables_are_mapped_kept_in_step_with_the_source_and_granted() {
     );
 
     // A hand edit is reported, not overwritten, unless told to.
-    let edited = glue
-        .get_table()
-        .database_name("gdb")
-        .name("mapsrc_items")
-        .send()
-        .await
-        .unwrap();
-    let edited = edited.table().unwrap();
+    let edited = glue_table_now("mapsrc_items").await;
     let mut input = aws_sdk_glue::types::TableInput::builder()
         .name(edited.name())
         .set_parameters(edited.parameters().cloned())
@@ -403,15 +384,7 @@ async fn map_then_grant_then_query_through_the_clis() {
     )
     .await;
     ctx().await;
-    let aws_env = [
-        ("AWS_ENDPOINT_URL", moto_url()),
-        ("AWS_ACCESS_KEY_ID", "testing"),
-        ("AWS_SECRET_ACCESS_KEY", "testing"),
-        ("AWS_REGION", REGION),
-        ("USERS_TABLE", "prov_users"),
-        ("SUBSCRIPTIONS_TABLE", "prov_subscriptions"),
-        ("MAPPINGS_TABLE", "prov_mappings"),
-    ];
+    let aws_env = cli_env();
     let provision = |args: &[&str]| {
         let out = std::process::Command::new(workspace_binary("provision"))
             .args(args)

@@ -484,15 +484,7 @@ async fn provision_grant_then_query_through_the_consumer_secret() {
         serde_json::to_vec(&details("env7", "asset-granted", "granted7")).unwrap(),
     )
     .unwrap();
-    let aws_env = [
-        ("AWS_ENDPOINT_URL", moto_url()),
-        ("AWS_ACCESS_KEY_ID", "testing"),
-        ("AWS_SECRET_ACCESS_KEY", "testing"),
-        ("AWS_REGION", REGION),
-        ("USERS_TABLE", "prov_users"),
-        ("SUBSCRIPTIONS_TABLE", "prov_subscriptions"),
-        ("MAPPINGS_TABLE", "prov_mappings"),
-    ];
+    let aws_env = cli_env();
     let out = std::process::Command::new(workspace_binary("provision"))
         .args(["grant", file.to_str().unwrap()])
         .envs(aws_env)
