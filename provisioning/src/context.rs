@@ -130,12 +130,7 @@ impl Context {
             .duration_seconds(900)
             .send()
             .await
-            .map_err(|e| {
-                format!(
-                    "cannot assume {arn}: {}",
-                    aws_sdk_sts::error::DisplayErrorContext(&e)
-                )
-            })?;
+            .map_err(|e| format!("cannot assume {arn}: {}", crate::aws_error(&e)))?;
         let c = out
             .credentials()
             .ok_or_else(|| format!("assuming {arn} returned no credentials"))?;

@@ -76,14 +76,11 @@ pub struct AwsDataZone {
     pub client: aws_sdk_datazone::Client,
 }
 
-fn err<E: std::error::Error + 'static>(
+fn err<E: std::error::Error + aws_sdk_glue::error::ProvideErrorMetadata + 'static>(
     what: &str,
     e: aws_sdk_datazone::error::SdkError<E, aws_sdk_datazone::config::http::HttpResponse>,
 ) -> String {
-    format!(
-        "datazone:{what}: {}",
-        aws_sdk_datazone::error::DisplayErrorContext(&e)
-    )
+    format!("datazone:{what}: {}", crate::aws_error(&e))
 }
 
 #[async_trait]

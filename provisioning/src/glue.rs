@@ -57,7 +57,7 @@ pub async fn resolve(ctx: &Context, d: &SubscriptionDetails) -> Result<Resolutio
                 "glue:GetTable {}.{}: {}",
                 g.database_name,
                 g.table_name,
-                aws_sdk_glue::error::DisplayErrorContext(&e)
+                crate::aws_error(&e)
             ))
         })?;
     let table = table
@@ -150,7 +150,7 @@ pub async fn jdbc_connection(
         .map_err(|e| {
             StepError::Aws(format!(
                 "glue:GetConnection {connection}: {}",
-                aws_sdk_glue::error::DisplayErrorContext(&e)
+                crate::aws_error(&e)
             ))
         })?;
     let conn = conn
@@ -194,7 +194,7 @@ pub async fn jdbc_connection(
         .map_err(|e| {
             StepError::Aws(format!(
                 "glue:GetTags {connection_arn}: {}",
-                aws_sdk_glue::error::DisplayErrorContext(&e)
+                crate::aws_error(&e)
             ))
         })?;
     if tags
@@ -214,7 +214,7 @@ pub async fn jdbc_connection(
         .map_err(|e| {
             StepError::Aws(format!(
                 "secretsmanager:DescribeSecret of the admin secret: {}",
-                aws_sdk_secretsmanager::error::DisplayErrorContext(&e)
+                crate::aws_error(&e)
             ))
         })?;
     if !secret

@@ -8,14 +8,11 @@ use aws_sdk_kms::Client;
 
 use crate::steps::StepError;
 
-fn aws<E: std::error::Error + 'static>(
+fn aws<E: std::error::Error + aws_sdk_glue::error::ProvideErrorMetadata + 'static>(
     what: &str,
     e: aws_sdk_kms::error::SdkError<E, aws_sdk_kms::config::http::HttpResponse>,
 ) -> StepError {
-    StepError::Aws(format!(
-        "kms:{what}: {}",
-        aws_sdk_kms::error::DisplayErrorContext(&e)
-    ))
+    StepError::Aws(format!("kms:{what}: {}", crate::aws_error(&e)))
 }
 
 /// The grant's name: the secret's name (unique per environment and server).

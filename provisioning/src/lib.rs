@@ -16,3 +16,22 @@ pub mod secrets;
 pub mod steps;
 pub mod subscription;
 pub mod tracking;
+
+/// An AWS SDK error as one line: the service's error code and message when the service
+/// answered (not the raw HTTP response), else what went wrong on the way there.
+pub fn aws_error<E, R>(e: &aws_sdk_glue::error::SdkError<E, R>) -> String
+where
+    E: aws_sdk_glue::error::ProvideErrorMetadata + std::error::Error + 'static,
+    R: std::fmt::Debug,
+{
+    use aws_sdk_glue::error::SdkError;
+    if let SdkError::ServiceError(s) = e {
+        let err = s.err();
+        match (err.code(), err.message()) {
+            (Some(code), Some(message)) => return format!("{code}: {message}"),
+            (Some(code), None) => return code.to_owned(),
+            _ => {}
+        }
+    }
+    aws_sdk_glue::error::DisplayErrorContext(e).to_string()
+}

@@ -43,7 +43,8 @@ pub struct MapRequest {
     /// The project the connection and its admin secret must be tagged for.
     #[serde(rename = "Project")]
     pub producer_project: String,
-    /// The Glue database the tables are written to (created when missing).
+    /// The Glue database the tables are written to (created when missing; Glue names are
+    /// lower case).
     pub database: String,
     /// `schema.table` patterns (`*` matches any run of characters; case-insensitive).
     pub tables: Vec<String>,
@@ -227,10 +228,7 @@ fn aws<E>(what: &str, e: aws_sdk_glue::error::SdkError<E>) -> StepError
 where
     E: std::error::Error + aws_sdk_glue::error::ProvideErrorMetadata + 'static,
 {
-    StepError::Aws(format!(
-        "{what}: {}",
-        aws_sdk_glue::error::DisplayErrorContext(&e)
-    ))
+    StepError::Aws(format!("{what}: {}", crate::aws_error(&e)))
 }
 
 /// Opens the source database through the connector, as the admin secret's user.
@@ -277,6 +275,8 @@ pub async fn map_assets(ctx: &Context, r: &MapRequest) -> Result<MapReport, Step
         };
     let engine = c.url.engine;
     let database = c.url.database.clone().unwrap_or_default();
+    // Glue keeps database names in lower case.
+    let glue_database = r.database.to_lowercase();
     let source = open(ctx, &c)?;
     let selected = |schema: &str, table: &str| {
         r.tables.iter().any(|p| {
@@ -329,7 +329,7 @@ pub async fn map_assets(ctx: &Context, r: &MapRequest) -> Result<MapReport, Step
         .create_database()
         .database_input(
             aws_sdk_glue::types::DatabaseInput::builder()
-                .name(&r.database)
+                .name(&glue_database)
                 .build()
                 .map_err(|e| StepError::Input(e.to_string()))?,
         )
@@ -346,7 +346,7 @@ pub async fn map_assets(ctx: &Context, r: &MapRequest) -> Result<MapReport, Step
     let mut existing: BTreeMap<String, Table> = BTreeMap::new();
     let mut pages = glue
         .get_tables()
-        .database_name(&r.database)
+        .database_name(&glue_database)
         .into_paginator()
         .send();
     while let Some(page) = pages.next().await {
@@ -360,7 +360,7 @@ pub async fn map_assets(ctx: &Context, r: &MapRequest) -> Result<MapReport, Step
         match existing.get(name) {
             None => {
                 glue.create_table()
-                    .database_name(&r.database)
+                    .database_name(&glue_database)
                     .table_input(input)
                     .send()
                     .await
@@ -374,7 +374,7 @@ pub async fn map_assets(ctx: &Context, r: &MapRequest) -> Result<MapReport, Step
                     report.unchanged.push(name.clone());
                 } else if untouched || r.overwrite {
                     glue.update_table()
-                        .database_name(&r.database)
+                        .database_name(&glue_database)
                         .table_input(input)
                         .send()
                         .await
@@ -399,7 +399,7 @@ pub async fn map_assets(ctx: &Context, r: &MapRequest) -> Result<MapReport, Step
     for name in gone {
         if r.prune {
             glue.delete_table()
-                .database_name(&r.database)
+                .database_name(&glue_database)
                 .name(name)
                 .send()
                 .await

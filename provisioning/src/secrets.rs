@@ -46,17 +46,14 @@ pub fn consumer_secret_name(environment: &str, server: &str) -> String {
     format!("athena-fed-c-{environment}-{}", short_hash(server))
 }
 
-fn aws<E: std::error::Error + 'static>(
+fn aws<E: std::error::Error + aws_sdk_glue::error::ProvideErrorMetadata + 'static>(
     what: &str,
     e: aws_sdk_secretsmanager::error::SdkError<
         E,
         aws_sdk_secretsmanager::config::http::HttpResponse,
     >,
 ) -> StepError {
-    StepError::Aws(format!(
-        "secretsmanager:{what}: {}",
-        aws_sdk_secretsmanager::error::DisplayErrorContext(&e)
-    ))
+    StepError::Aws(format!("secretsmanager:{what}: {}", crate::aws_error(&e)))
 }
 
 /// A secret found by [`existing`].

@@ -22,14 +22,11 @@ pub fn now() -> String {
     chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
 }
 
-fn aws<E: std::error::Error + 'static>(
+fn aws<E: std::error::Error + aws_sdk_glue::error::ProvideErrorMetadata + 'static>(
     what: &str,
     e: aws_sdk_dynamodb::error::SdkError<E, aws_sdk_dynamodb::config::http::HttpResponse>,
 ) -> StepError {
-    StepError::Aws(format!(
-        "dynamodb:{what}: {}",
-        aws_sdk_dynamodb::error::DisplayErrorContext(&e)
-    ))
+    StepError::Aws(format!("dynamodb:{what}: {}", crate::aws_error(&e)))
 }
 
 fn s(v: &str) -> AttributeValue {

@@ -264,6 +264,20 @@ async fn a_connection_of_another_project_is_refused() {
         e,
         format!("refused: connection mapconn_other is not tagged AmazonDataZoneProject={PRODUCER_PROJECT}: it does not belong to the producer project")
     );
+    let missing = map_assets(
+        &c,
+        &MapRequest {
+            connection: "no_such_connection".into(),
+            ..request(false, false)
+        },
+    )
+    .await
+    .unwrap_err()
+    .to_string();
+    assert_eq!(
+        missing,
+        "glue:GetConnection no_such_connection: EntityNotFoundException: Connection no_such_connection not found"
+    );
 }
 
 /// MariaDB: a database's tables, mixed-case names and the MySQL type-mapping table, against

@@ -83,7 +83,7 @@ async fn admin(ctx: &Context, t: &JdbcTable) -> Result<Admin, StepError> {
         .map_err(|e| {
             StepError::Aws(format!(
                 "secretsmanager:GetSecretValue of the admin secret: {}",
-                aws_sdk_secretsmanager::error::DisplayErrorContext(&e)
+                crate::aws_error(&e)
             ))
         })?;
     let creds = parse_credentials(&t.admin_secret, value.secret_string().unwrap_or_default())
