@@ -1,19 +1,58 @@
 //! The producer database, as its administrator: runs the grant statements.
 //!
-//! PostgreSQL and MySQL/MariaDB are driven through sqlx. SQL Server and Oracle statements are
-//! generated (and checked) but this build has no driver for them: provisioning those engines
-//! fails with a clear error before any change.
+//! PostgreSQL and MySQL/MariaDB are driven through sqlx, SQL Server through tiberius (the
+//! connector's login). Oracle statements are generated (and checked) but not run yet:
+//! provisioning Oracle fails with a clear error before any change.
 
-use athena_connector::config::{Engine, JdbcUrl, TlsMode};
+use std::time::Duration;
+
+use athena_connector::config::{DriverOptions, Engine, JdbcUrl, TlsMode};
 use athena_connector::secrets::Credentials;
+use athena_connector::source::sqlserver::connect::{self as mssql, MsClient, OpenError};
 use sqlx::{AssertSqlSafe, ConnectOptions, Connection, Executor};
 
-use crate::grants::{GrantSql, MySqlGrants, PostgresGrants};
+use crate::grants::{GrantSql, MySqlGrants, PostgresGrants, SqlServerGrants};
 use crate::steps::StepError;
 
 pub enum Admin {
     Postgres(sqlx::PgConnection),
     MySql(sqlx::MySqlConnection),
+    SqlServer(Box<MsClient>),
+}
+
+/// How long the administrator's login to SQL Server may take.
+const SQL_SERVER_LOGIN_TIMEOUT: Duration = Duration::from_secs(15);
+
+/// SQL Server errors meaning the target of a revoke is already gone: no such login or user
+/// (15151, 15007), database (911), object (208, 3701).
+const SQL_SERVER_GONE: &[u32] = &[15151, 15007, 911, 208, 3701];
+/// "The server principal already exists" (a concurrent grant created the login first).
+const SQL_SERVER_PRINCIPAL_EXISTS: u32 = 15025;
+
+/// A SQL Server error: only the server's message and number (statements hold password
+/// hashes).
+fn ms_err(e: tiberius::error::Error) -> StepError {
+    match e {
+        tiberius::error::Error::Server(t) => {
+            StepError::Database(format!("{} (error {})", t.message(), t.code()))
+        }
+        other => StepError::Database(other.to_string()),
+    }
+}
+
+fn ms_code(e: &tiberius::error::Error) -> Option<u32> {
+    match e {
+        tiberius::error::Error::Server(t) => Some(t.code()),
+        _ => None,
+    }
+}
+
+/// Runs statements one batch each, in order, on the same session (a `USE` carries over).
+async fn run_ms(c: &mut MsClient, statements: &[String]) -> Result<(), tiberius::error::Error> {
+    for s in statements {
+        c.simple_query(s.as_str()).await?.into_results().await?;
+    }
+    Ok(())
 }
 
 fn db_err(e: sqlx::Error) -> StepError {
@@ -65,6 +104,30 @@ impl Admin {
                     .disable_statement_logging();
                 Ok(Admin::MySql(sqlx::MySqlConnection::connect_with(&options).await.map_err(db_err)?))
             }
+            Engine::SqlServer => {
+                let (driver, _) = DriverOptions::from_params(url.engine, &url.params)
+                    .map_err(|e| StepError::Input(e.to_string()))?;
+                let mut url = url.clone();
+                url.database = Some(database.to_owned());
+                let config = mssql::config(
+                    &url,
+                    &driver,
+                    &admin.username,
+                    Some(&admin.password),
+                );
+                let timeout = driver.connect_timeout.unwrap_or(SQL_SERVER_LOGIN_TIMEOUT);
+                match mssql::open(config, timeout).await {
+                    Ok(c) => Ok(Admin::SqlServer(Box::new(c))),
+                    Err(OpenError::Rejected(m)) => Err(StepError::Database(format!(
+                        "the administrator's login was rejected: {m}"
+                    ))),
+                    Err(OpenError::Other(e)) => Err(StepError::Database(format!(
+                        "cannot connect to {}:{}: {e}",
+                        url.host,
+                        url.port_or_default()
+                    ))),
+                }
+            }
             other => Err(StepError::Unsupported(format!(
                 "{other}: grant statements are generated, but this build has no {other} driver to run them"
             ))),
@@ -75,6 +138,7 @@ impl Admin {
     pub async fn grant_sql(&mut self) -> Result<Box<dyn GrantSql>, StepError> {
         Ok(match self {
             Admin::Postgres(_) => Box::new(PostgresGrants),
+            Admin::SqlServer(_) => Box::new(SqlServerGrants),
             Admin::MySql(c) => {
                 let version: String = sqlx::query_scalar("SELECT VERSION()")
                     .fetch_one(&mut *c)
@@ -103,16 +167,22 @@ impl Admin {
                 .await
                 .map_err(db_err)?
                 .is_some(),
+            Admin::SqlServer(c) => {
+                let mut q = tiberius::Query::new(query);
+                q.bind(user);
+                let rows = q.query(c).await.map_err(ms_err)?;
+                !rows.into_first_result().await.map_err(ms_err)?.is_empty()
+            }
         })
     }
 
     /// Runs `statements` in order (in one transaction where the engine has transactional DDL).
     pub async fn run(&mut self, statements: &[String]) -> Result<(), StepError> {
         match self {
-            Admin::Postgres(c) => run_pg(c, statements).await,
-            Admin::MySql(c) => run_my(c, statements).await,
+            Admin::Postgres(c) => run_pg(c, statements).await.map_err(db_err),
+            Admin::MySql(c) => run_my(c, statements).await.map_err(db_err),
+            Admin::SqlServer(c) => run_ms(c, statements).await.map_err(ms_err),
         }
-        .map_err(db_err)
     }
 
     /// Runs `create`; if the user appeared meanwhile (a concurrent grant), runs `alter`.
@@ -124,6 +194,14 @@ impl Admin {
         let created = match self {
             Admin::Postgres(c) => run_pg(c, create).await,
             Admin::MySql(c) => run_my(c, create).await,
+            Admin::SqlServer(c) => {
+                return match run_ms(c, create).await {
+                    Err(e) if ms_code(&e) == Some(SQL_SERVER_PRINCIPAL_EXISTS) => {
+                        self.run(alter).await
+                    }
+                    other => other.map_err(ms_err),
+                }
+            }
         };
         match created {
             Err(sqlx::Error::Database(db))
@@ -140,10 +218,20 @@ impl Admin {
     /// on a database that drifted, and a retried revoke succeeds.
     pub async fn run_ignoring_missing(&mut self, statements: &[String]) -> Result<(), StepError> {
         for s in statements {
+            if let Admin::SqlServer(c) = self {
+                match run_ms(c, std::slice::from_ref(s)).await {
+                    Err(e) if ms_code(&e).is_some_and(|n| SQL_SERVER_GONE.contains(&n)) => {
+                        tracing::info!(reason = %e, "target already gone");
+                    }
+                    other => other.map_err(ms_err)?,
+                }
+                continue;
+            }
             let result = match self {
                 // Each statement its own transaction, run again if it lost an ACL race.
                 Admin::Postgres(c) => run_pg(c, std::slice::from_ref(s)).await,
                 Admin::MySql(c) => c.execute(AssertSqlSafe(s.clone())).await.map(drop),
+                Admin::SqlServer(_) => unreachable!("handled above"),
             };
             match result {
                 Err(sqlx::Error::Database(db)) if already_gone(db.as_ref()) => {

@@ -7,7 +7,7 @@ use tiberius::{AuthMethod, Client, Config, EncryptionLevel, SqlBrowser};
 use tokio::net::TcpStream;
 use tokio_util::compat::{Compat, TokioAsyncWriteCompatExt};
 
-use crate::config::{Password, TlsMode};
+use crate::config::{DriverOptions, JdbcUrl, Password, TlsMode};
 use crate::source::pool::{LoginFailure, LoginPool};
 use crate::source::{Cause, Connect, SourceError};
 
@@ -19,28 +19,38 @@ const LOGIN_TIMEOUT: Duration = Duration::from_secs(15);
 /// SQL Server's "Login failed for user" error number.
 const LOGIN_FAILED: u32 = 18456;
 
-/// The driver's configuration for one login.
-pub fn config(connect: &Connect, user: &str, password: Option<&Password>) -> Config {
-    let url = &connect.url;
+/// The driver's configuration for one login to the server `url` names (also used by the
+/// provisioning steps, which log in as the database's administrator).
+pub fn config(
+    url: &JdbcUrl,
+    driver: &DriverOptions,
+    user: &str,
+    password: Option<&Password>,
+) -> Config {
+    let param = |name: &str| {
+        url.params
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    };
     let mut config = Config::new();
     config.host(&url.host);
     config.port(url.port_or_default());
     if let Some(db) = &url.database {
         config.database(db);
     }
-    if let Some(instance) = param(connect, "instanceName") {
+    if let Some(instance) = param("instanceName") {
         config.instance_name(instance);
     }
     config.application_name(
-        connect
-            .driver
+        driver
             .application_name
             .as_deref()
             .unwrap_or("athena-federation"),
     );
     // `applicationIntent=ReadOnly`: an availability group routes the login to a readable
     // secondary.
-    if param(connect, "applicationIntent").is_some_and(|v| v.eq_ignore_ascii_case("ReadOnly")) {
+    if param("applicationIntent").is_some_and(|v| v.eq_ignore_ascii_case("ReadOnly")) {
         config.readonly(true);
     }
     config.authentication(AuthMethod::sql_server(
@@ -53,28 +63,19 @@ pub fn config(connect: &Connect, user: &str, password: Option<&Password>) -> Con
         TlsMode::Prefer => EncryptionLevel::On,
         TlsMode::Require | TlsMode::VerifyCa | TlsMode::VerifyFull => EncryptionLevel::Required,
     });
-    if param(connect, "trustServerCertificate").is_some_and(|v| v.eq_ignore_ascii_case("true")) {
+    if param("trustServerCertificate").is_some_and(|v| v.eq_ignore_ascii_case("true")) {
         config.trust_cert();
-    } else if let Some(ca) = &connect.driver.ssl_root_cert {
+    } else if let Some(ca) = &driver.ssl_root_cert {
         config.trust_cert_ca(ca.display());
     }
-    if let Some(name) = param(connect, "hostNameInCertificate") {
+    if let Some(name) = param("hostNameInCertificate") {
         config.hostname_in_certificate(name);
     }
     config
 }
 
-fn param<'a>(connect: &'a Connect, name: &str) -> Option<&'a str> {
-    connect
-        .url
-        .params
-        .iter()
-        .find(|(k, _)| k.eq_ignore_ascii_case(name))
-        .map(|(_, v)| v.as_str())
-}
-
-fn login_timeout(connect: &Connect) -> Duration {
-    connect.driver.connect_timeout.unwrap_or(LOGIN_TIMEOUT)
+fn login_timeout(driver: &DriverOptions) -> Duration {
+    driver.connect_timeout.unwrap_or(LOGIN_TIMEOUT)
 }
 
 /// A driver error as the connector reports it: the server's message and number, or what
@@ -99,26 +100,46 @@ pub async fn login(
     user: String,
     password: Option<Password>,
 ) -> Result<MsClient, LoginFailure> {
-    let config = config(connect, &user, password.as_ref());
-    let timeout = login_timeout(connect);
-    let other = |e: Cause| LoginFailure::Other(SourceError::connect(connect.target(), e));
+    let config = config(&connect.url, &connect.driver, &user, password.as_ref());
+    open(config, login_timeout(&connect.driver))
+        .await
+        .map_err(|e| match e {
+            OpenError::Rejected(message) => LoginFailure::Rejected(message),
+            OpenError::Other(cause) => {
+                LoginFailure::Other(SourceError::connect(connect.target(), cause))
+            }
+        })
+}
+
+/// Why a connection could not be opened.
+#[derive(Debug)]
+pub enum OpenError {
+    /// The server rejected the credentials (its message).
+    Rejected(String),
+    Other(Cause),
+}
+
+/// Opens one connection: TCP (SQL Browser for a named instance), then TDS with TLS as
+/// configured, within `timeout`.
+pub async fn open(config: Config, timeout: Duration) -> Result<MsClient, OpenError> {
     let login = async {
         let tcp = TcpStream::connect_named(&config)
             .await
-            .map_err(|e| other(e.into()))?;
-        tcp.set_nodelay(true).map_err(|e| other(e.into()))?;
+            .map_err(|e| OpenError::Other(e.into()))?;
+        tcp.set_nodelay(true)
+            .map_err(|e| OpenError::Other(e.into()))?;
         Client::connect(config, tcp.compat_write())
             .await
             .map_err(|e| match e {
                 tiberius::error::Error::Server(t) if t.code() == LOGIN_FAILED => {
-                    LoginFailure::Rejected(t.message().to_owned())
+                    OpenError::Rejected(t.message().to_owned())
                 }
-                e => other(e.into()),
+                e => OpenError::Other(e.into()),
             })
     };
     match tokio::time::timeout(timeout, login).await {
         Ok(result) => result,
-        Err(_) => Err(other(
+        Err(_) => Err(OpenError::Other(
             format!("no login within {} s (loginTimeout)", timeout.as_secs()).into(),
         )),
     }

@@ -2,7 +2,7 @@
 //! table (`$PARTITION.<function>(<column>) = n`, pruned by the server's own partition
 //! function) or integer key ranges of a large table, and rows streamed by tiberius.
 
-mod connect;
+pub mod connect;
 mod types;
 mod values;
 
