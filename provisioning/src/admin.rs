@@ -1,9 +1,10 @@
 //! The producer database, as its administrator: runs the grant statements.
 //!
 //! PostgreSQL and MySQL/MariaDB are driven through sqlx, SQL Server through tiberius (the
-//! connector's login). Oracle statements are generated (and checked) but not run yet:
-//! provisioning Oracle fails with a clear error before any change.
+//! connector's login), Oracle through the `oracle` crate on blocking threads (Oracle Instant
+//! Client is loaded at run time; without it the error says which library is missing).
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use athena_connector::config::{DriverOptions, Engine, JdbcUrl, TlsMode};
@@ -11,13 +12,46 @@ use athena_connector::secrets::Credentials;
 use athena_connector::source::sqlserver::connect::{self as mssql, MsClient, OpenError};
 use sqlx::{AssertSqlSafe, ConnectOptions, Connection, Executor};
 
-use crate::grants::{GrantSql, MySqlGrants, PostgresGrants, SqlServerGrants};
+use crate::grants::{GrantSql, MySqlGrants, OracleGrants, PostgresGrants, SqlServerGrants};
 use crate::steps::StepError;
 
 pub enum Admin {
     Postgres(sqlx::PgConnection),
     MySql(sqlx::MySqlConnection),
     SqlServer(Box<MsClient>),
+    Oracle(Arc<oracle::Connection>),
+}
+
+/// Oracle errors meaning the target of a revoke is already gone: no such user (ORA-01918),
+/// table (ORA-00942) or object (ORA-04043), a privilege not granted (ORA-01927).
+const ORACLE_GONE: &[i32] = &[1918, 942, 4043, 1927];
+/// ORA-01920: the user name conflicts with another user (a concurrent grant created it).
+const ORACLE_USER_EXISTS: i32 = 1920;
+
+fn ora_code(e: &oracle::Error) -> Option<i32> {
+    e.db_error().map(|d| d.code())
+}
+
+/// An Oracle error: its message only (statements hold passwords); a missing Instant
+/// Client is named with how to provide it.
+fn ora_err(target: &str, e: oracle::Error) -> StepError {
+    StepError::Database(
+        athena_connector::source::oracle::connect::oracle_error(target, e).to_string(),
+    )
+}
+
+/// Runs statements one by one on a blocking thread (ODPI-C is synchronous); Oracle DDL and
+/// GRANTs commit themselves.
+async fn run_ora(c: &Arc<oracle::Connection>, statements: &[String]) -> Result<(), oracle::Error> {
+    let (c, statements) = (c.clone(), statements.to_vec());
+    tokio::task::spawn_blocking(move || {
+        for s in &statements {
+            c.execute(s, &[])?;
+        }
+        Ok(())
+    })
+    .await
+    .expect("the blocking task runs to its end")
 }
 
 /// How long the administrator's login to SQL Server may take.
@@ -128,6 +162,18 @@ impl Admin {
                     ))),
                 }
             }
+            Engine::Oracle => {
+                let target = format!("{}:{}", url.host, url.port_or_default());
+                let connect_string = athena_connector::source::oracle::connect_string(url);
+                let (user, password) = (admin.username.clone(), admin.password.clone());
+                let conn = tokio::task::spawn_blocking(move || {
+                    oracle::Connector::new(user, password.expose(), connect_string).connect()
+                })
+                .await
+                .expect("the blocking task runs to its end")
+                .map_err(|e| ora_err(&target, e))?;
+                Ok(Admin::Oracle(Arc::new(conn)))
+            }
             other => Err(StepError::Unsupported(format!(
                 "{other}: grant statements are generated, but this build has no {other} driver to run them"
             ))),
@@ -139,6 +185,7 @@ impl Admin {
         Ok(match self {
             Admin::Postgres(_) => Box::new(PostgresGrants),
             Admin::SqlServer(_) => Box::new(SqlServerGrants),
+            Admin::Oracle(_) => Box::new(OracleGrants),
             Admin::MySql(c) => {
                 let version: String = sqlx::query_scalar("SELECT VERSION()")
                     .fetch_one(&mut *c)
@@ -173,6 +220,16 @@ impl Admin {
                 let rows = q.query(c).await.map_err(ms_err)?;
                 !rows.into_first_result().await.map_err(ms_err)?.is_empty()
             }
+            Admin::Oracle(c) => {
+                let (c, user) = (c.clone(), user.to_owned());
+                tokio::task::spawn_blocking(move || {
+                    c.query(query, &[&user])
+                        .map(|mut rows| rows.next().is_some())
+                })
+                .await
+                .expect("the blocking task runs to its end")
+                .map_err(|e| ora_err("oracle", e))?
+            }
         })
     }
 
@@ -182,6 +239,9 @@ impl Admin {
             Admin::Postgres(c) => run_pg(c, statements).await.map_err(db_err),
             Admin::MySql(c) => run_my(c, statements).await.map_err(db_err),
             Admin::SqlServer(c) => run_ms(c, statements).await.map_err(ms_err),
+            Admin::Oracle(c) => run_ora(c, statements)
+                .await
+                .map_err(|e| ora_err("oracle", e)),
         }
     }
 
@@ -194,6 +254,12 @@ impl Admin {
         let created = match self {
             Admin::Postgres(c) => run_pg(c, create).await,
             Admin::MySql(c) => run_my(c, create).await,
+            Admin::Oracle(c) => {
+                return match run_ora(c, create).await {
+                    Err(e) if ora_code(&e) == Some(ORACLE_USER_EXISTS) => self.run(alter).await,
+                    other => other.map_err(|e| ora_err("oracle", e)),
+                }
+            }
             Admin::SqlServer(c) => {
                 return match run_ms(c, create).await {
                     Err(e) if ms_code(&e) == Some(SQL_SERVER_PRINCIPAL_EXISTS) => {
@@ -218,6 +284,15 @@ impl Admin {
     /// on a database that drifted, and a retried revoke succeeds.
     pub async fn run_ignoring_missing(&mut self, statements: &[String]) -> Result<(), StepError> {
         for s in statements {
+            if let Admin::Oracle(c) = self {
+                match run_ora(c, std::slice::from_ref(s)).await {
+                    Err(e) if ora_code(&e).is_some_and(|n| ORACLE_GONE.contains(&n)) => {
+                        tracing::info!(code = ora_code(&e), "target already gone");
+                    }
+                    other => other.map_err(|e| ora_err("oracle", e))?,
+                }
+                continue;
+            }
             if let Admin::SqlServer(c) = self {
                 match run_ms(c, std::slice::from_ref(s)).await {
                     Err(e) if ms_code(&e).is_some_and(|n| SQL_SERVER_GONE.contains(&n)) => {
@@ -231,7 +306,7 @@ impl Admin {
                 // Each statement its own transaction, run again if it lost an ACL race.
                 Admin::Postgres(c) => run_pg(c, std::slice::from_ref(s)).await,
                 Admin::MySql(c) => c.execute(AssertSqlSafe(s.clone())).await.map(drop),
-                Admin::SqlServer(_) => unreachable!("handled above"),
+                Admin::SqlServer(_) | Admin::Oracle(_) => unreachable!("handled above"),
             };
             match result {
                 Err(sqlx::Error::Database(db)) if already_gone(db.as_ref()) => {

@@ -115,3 +115,30 @@ async fn real_server_types_and_values() {
     assert_eq!(column_text(&r.batch, "S"), [s("Ünï")]);
     assert_eq!(column_text(&r.batch, "R"), [s("00ff")]);
 }
+
+/// Provisioning an Oracle table on a machine without Instant Client: the grant stops at the
+/// administrator's login with the missing library named, before any database change.
+#[tokio::test]
+async fn provisioning_oracle_without_instant_client_says_what_is_missing() {
+    use integration_tests::provisioning::*;
+    glue_table(
+        "oraconn",
+        "jdbc:oracle:thin:@//127.0.0.1:1521/FREEPDB1",
+        "system",
+        "admin-pw",
+        PRODUCER_PROJECT,
+        "ora_orders",
+        "FREEPDB1.SALES.ORDERS",
+    )
+    .await;
+    let c = ctx().await;
+    let e = athena_provisioning::steps::grant(&c, &details("envora", "asset-ora", "ora_orders"))
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.contains("the Oracle Instant Client library (libclntsh.so) could not be loaded"),
+        "{e}"
+    );
+    assert!(!e.contains("admin-pw"), "{e}");
+}

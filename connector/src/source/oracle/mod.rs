@@ -6,7 +6,7 @@
 //! it starts, serves its other catalogs, and answers Oracle requests with an error saying
 //! which library is missing and how to provide it.
 
-mod connect;
+pub mod connect;
 mod types;
 mod values;
 
