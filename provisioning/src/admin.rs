@@ -42,16 +42,28 @@ fn ora_err(target: &str, e: oracle::Error) -> StepError {
 
 /// Runs statements one by one on a blocking thread (ODPI-C is synchronous); Oracle DDL and
 /// GRANTs commit themselves.
-async fn run_ora(c: &Arc<oracle::Connection>, statements: &[String]) -> Result<(), oracle::Error> {
+async fn run_ora(
+    c: &Arc<oracle::Connection>,
+    statements: &[String],
+) -> Result<Result<(), oracle::Error>, StepError> {
     let (c, statements) = (c.clone(), statements.to_vec());
-    tokio::task::spawn_blocking(move || {
+    blocking(move || {
         for s in &statements {
             c.execute(s, &[])?;
         }
         Ok(())
     })
     .await
-    .expect("the blocking task runs to its end")
+}
+
+/// Runs `f` on a blocking thread; a task that panicked or was cancelled is an error, not a
+/// panic here.
+async fn blocking<T: Send + 'static>(
+    f: impl FnOnce() -> T + Send + 'static,
+) -> Result<T, StepError> {
+    tokio::task::spawn_blocking(f)
+        .await
+        .map_err(|e| StepError::Database(format!("the Oracle task stopped: {e}")))
 }
 
 /// How long the administrator's login to SQL Server may take.
@@ -166,11 +178,10 @@ impl Admin {
                 let target = format!("{}:{}", url.host, url.port_or_default());
                 let connect_string = athena_connector::source::oracle::connect_string(url);
                 let (user, password) = (admin.username.clone(), admin.password.clone());
-                let conn = tokio::task::spawn_blocking(move || {
+                let conn = blocking(move || {
                     oracle::Connector::new(user, password.expose(), connect_string).connect()
                 })
-                .await
-                .expect("the blocking task runs to its end")
+                .await?
                 .map_err(|e| ora_err(&target, e))?;
                 Ok(Admin::Oracle(Arc::new(conn)))
             }
@@ -222,12 +233,11 @@ impl Admin {
             }
             Admin::Oracle(c) => {
                 let (c, user) = (c.clone(), user.to_owned());
-                tokio::task::spawn_blocking(move || {
+                blocking(move || {
                     c.query(query, &[&user])
                         .map(|mut rows| rows.next().is_some())
                 })
-                .await
-                .expect("the blocking task runs to its end")
+                .await?
                 .map_err(|e| ora_err("oracle", e))?
             }
         })
@@ -240,7 +250,7 @@ impl Admin {
             Admin::MySql(c) => run_my(c, statements).await.map_err(db_err),
             Admin::SqlServer(c) => run_ms(c, statements).await.map_err(ms_err),
             Admin::Oracle(c) => run_ora(c, statements)
-                .await
+                .await?
                 .map_err(|e| ora_err("oracle", e)),
         }
     }
@@ -255,7 +265,7 @@ impl Admin {
             Admin::Postgres(c) => run_pg(c, create).await,
             Admin::MySql(c) => run_my(c, create).await,
             Admin::Oracle(c) => {
-                return match run_ora(c, create).await {
+                return match run_ora(c, create).await? {
                     Err(e) if ora_code(&e) == Some(ORACLE_USER_EXISTS) => self.run(alter).await,
                     other => other.map_err(|e| ora_err("oracle", e)),
                 }
@@ -285,7 +295,7 @@ impl Admin {
     pub async fn run_ignoring_missing(&mut self, statements: &[String]) -> Result<(), StepError> {
         for s in statements {
             if let Admin::Oracle(c) = self {
-                match run_ora(c, std::slice::from_ref(s)).await {
+                match run_ora(c, std::slice::from_ref(s)).await? {
                     Err(e) if ora_code(&e).is_some_and(|n| ORACLE_GONE.contains(&n)) => {
                         tracing::info!(code = ora_code(&e), "target already gone");
                     }

@@ -325,23 +325,24 @@ pub async fn map_assets(ctx: &Context, r: &MapRequest) -> Result<MapReport, Step
     }
     // The Glue database's tables now.
     let glue = ctx.glue();
-    if let Err(e) = glue
-        .create_database()
-        .database_input(
-            aws_sdk_glue::types::DatabaseInput::builder()
-                .name(&glue_database)
-                .build()
-                .map_err(|e| StepError::Input(e.to_string()))?,
-        )
-        .send()
-        .await
-    {
+    // Created only when missing: a rerun with nothing changed makes no write call.
+    if let Err(e) = glue.get_database().name(&glue_database).send().await {
         if !e
             .as_service_error()
-            .is_some_and(|s| s.is_already_exists_exception())
+            .is_some_and(|s| s.is_entity_not_found_exception())
         {
-            return Err(aws("glue:CreateDatabase", e));
+            return Err(aws("glue:GetDatabase", e));
         }
+        glue.create_database()
+            .database_input(
+                aws_sdk_glue::types::DatabaseInput::builder()
+                    .name(&glue_database)
+                    .build()
+                    .map_err(|e| StepError::Input(e.to_string()))?,
+            )
+            .send()
+            .await
+            .map_err(|e| aws("glue:CreateDatabase", e))?;
     }
     let mut existing: BTreeMap<String, Table> = BTreeMap::new();
     let mut pages = glue

@@ -412,10 +412,10 @@ impl Source for SqlServerSource {
                 &[],
             )
             .await?;
-        let (Some(lo), Some(hi)) = (
-            optional_integer(&rows[0], 0)?,
-            optional_integer(&rows[0], 1)?,
-        ) else {
+        let Some(row) = rows.first() else {
+            return Ok(vec![partition.clone()]);
+        };
+        let (Some(lo), Some(hi)) = (optional_integer(row, 0)?, optional_integer(row, 1)?) else {
             return Ok(vec![partition.clone()]);
         };
         let cut = ranges(lo, hi, (bytes as u64).div_ceil(target_bytes), Some(&key));
@@ -430,7 +430,7 @@ impl Source for SqlServerSource {
         let from = SqlServer.qualified(&table.name.schema_name, &table.name.table_name)?;
         let mut ranges = Vec::new();
         if let Some((function, column)) = &read.split.partition_by {
-            let n: i64 = read.split.partition.parse().map_err(|_| {
+            let n: i32 = read.split.partition.parse().map_err(|_| {
                 SourceError::Unsupported(format!(
                     "split property partition_name is not a partition number: {}",
                     read.split.partition
@@ -443,8 +443,8 @@ impl Source for SqlServerSource {
                     SqlServer.quote(function)?,
                     table.resolve_column(column)?.select
                 ),
-                from: Some(Scalar::Int32(n as i32)),
-                to: Some(Scalar::Int32(n as i32 + 1)),
+                from: Some(Scalar::Int32(n)),
+                to: Some(Scalar::Int32(n.saturating_add(1))),
                 cast: None,
             });
         }
