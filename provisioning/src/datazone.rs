@@ -25,6 +25,9 @@ pub struct EnvironmentInfo {
     pub status: String,
     pub account_id: String,
     pub region: String,
+    pub project_id: String,
+    /// The environment's user role (its `userRoleArn` provisioned resource), when known.
+    pub user_role_arn: Option<String>,
 }
 
 /// The status governance reports for a subscription grant.
@@ -152,6 +155,8 @@ impl DataZone for AwsDataZone {
                     .unwrap_or_default(),
                 account_id: e.aws_account_id().unwrap_or_default().to_owned(),
                 region: e.aws_account_region().unwrap_or_default().to_owned(),
+                project_id: e.project_id().to_owned(),
+                user_role_arn: None,
             })
             .collect();
         Ok((items, out.next_token().map(str::to_owned)))
@@ -179,6 +184,12 @@ impl DataZone for AwsDataZone {
                 .unwrap_or_default(),
             account_id: e.aws_account_id().unwrap_or_default().to_owned(),
             region: e.aws_account_region().unwrap_or_default().to_owned(),
+            project_id: e.project_id().to_owned(),
+            user_role_arn: e
+                .provisioned_resources()
+                .iter()
+                .find(|r| r.name() == Some("userRoleArn"))
+                .map(|r| r.value().to_owned()),
         })
     }
 

@@ -13,7 +13,11 @@
 //! `{"Step": "ReportStatus", "Input": WorkflowInput, "Outcome": "InProgress" | "Succeeded" |
 //!   "Failed", "Cause": string?}` → `{"Reported": bool}`
 //! `{"Step": "MapAssets", "Request": MapRequest}` → the mapping report (run on a schedule by
-//!   `sam/provisioning.yaml`, not by a state machine)
+//!   `sam/provisioning.yaml` or the toolkit's producer product, not by a state machine)
+//!
+//! [`handle_event`] takes everything the function receives: besides the steps, the
+//! toolkit's CloudFormation custom resource requests ([`crate::toolkit::launch`]) and
+//! DataZone environment events ([`crate::toolkit::environment`]).
 
 use serde_json::{json, Value};
 
@@ -21,6 +25,11 @@ use crate::context::Context;
 use crate::datazone::{DataZone, GrantStatus};
 use crate::governance::{fan_out, Action, Routing, WorkflowInput};
 use crate::steps::{self, Checkpoints, StepError};
+use crate::toolkit::environment::{
+    environment_access, is_environment_event, Accounts, EnvironmentSettings,
+};
+use crate::toolkit::launch::{self, CustomResourceRequest, LaunchClients};
+use crate::toolkit::ToolkitError;
 
 /// The step names the state machines use (checked against the ASL by the tests).
 pub const STEPS: &[&str] = &[
@@ -213,6 +222,54 @@ pub async fn handle(
             SCHEDULED_STEPS.join(", ")
         ))),
     }
+}
+
+/// The toolkit's side of the function (`sam/toolkit.yaml`, and the governance function's
+/// environment workflow).
+pub struct Toolkit {
+    pub accounts: Box<dyn Accounts>,
+    pub environments: EnvironmentSettings,
+    pub launch: LaunchClients,
+}
+
+/// What the function fails with.
+#[derive(Debug, thiserror::Error)]
+pub enum HandlerError {
+    #[error(transparent)]
+    Step(#[from] StepError),
+    #[error(transparent)]
+    Toolkit(#[from] ToolkitError),
+}
+
+impl HandlerError {
+    /// The error name the Lambda reports (Step Functions' Retry/Catch match on it).
+    pub fn name(&self) -> &'static str {
+        match self {
+            HandlerError::Step(e) => e.name(),
+            HandlerError::Toolkit(e) => e.name(),
+        }
+    }
+}
+
+/// Any event the function receives: a custom resource request, a DataZone environment
+/// event, or a step.
+pub async fn handle_event(
+    ctx: &Context,
+    dz: &dyn DataZone,
+    routing: &Routing,
+    toolkit: &Toolkit,
+    event: Value,
+) -> Result<Value, HandlerError> {
+    if CustomResourceRequest::is_one(&event) {
+        return Ok(launch::handle(&toolkit.launch, event).await?);
+    }
+    if is_environment_event(&event) {
+        let outcome =
+            environment_access(dz, toolkit.accounts.as_ref(), &toolkit.environments, &event)
+                .await?;
+        return Ok(out(&outcome));
+    }
+    Ok(handle(ctx, dz, routing, event).await?)
 }
 
 #[cfg(test)]

@@ -15,6 +15,7 @@ pub mod password;
 pub mod secrets;
 pub mod steps;
 pub mod subscription;
+pub mod toolkit;
 pub mod tracking;
 
 /// An AWS SDK error as one line: the service's error code and message when the service

@@ -22,8 +22,9 @@ fn tool(name: &str) -> PathBuf {
 }
 
 fn templates() -> Vec<PathBuf> {
-    let mut t: Vec<PathBuf> = std::fs::read_dir(sam_dir())
-        .unwrap()
+    let mut t: Vec<PathBuf> = [sam_dir(), sam_dir().join("products")]
+        .iter()
+        .flat_map(|dir| std::fs::read_dir(dir).unwrap())
         .map(|e| e.unwrap().path())
         .filter(|p| p.extension().is_some_and(|e| e == "yaml"))
         .collect();
@@ -167,6 +168,7 @@ fn the_provisioning_templates_match_the_provisioning_code() {
         "provisioning/src/context.rs",
         "provisioning/src/governance.rs",
         "provisioning/src/bin/provisioning-lambda.rs",
+        "provisioning/src/toolkit/environment.rs",
     ] {
         code += &std::fs::read_to_string(root.join(f)).unwrap();
     }
@@ -660,4 +662,239 @@ fn the_official_parameters_reach_the_connector() {
     for text in [&connector, &connection] {
         assert_eq!(text.matches("Resource: \"*\"").count(), 1);
     }
+}
+
+/// The IAM statements of a template, as (Sid, text of the statement) — a statement starts at
+/// a `- Sid:` line (every statement of the toolkit's templates has one) and ends where the
+/// indentation goes back.
+fn statements(text: &str) -> Vec<(String, String)> {
+    let mut out = Vec::new();
+    let mut current: Option<(String, usize, String)> = None;
+    for line in text.lines() {
+        let indent = line.len() - line.trim_start().len();
+        if let Some((sid, depth, body)) = current.take() {
+            if line.trim().is_empty() || indent > depth {
+                current = Some((sid, depth, body + line + "\n"));
+                continue;
+            }
+            out.push((sid, body));
+        }
+        if let Some(sid) = line.trim_start().strip_prefix("- Sid: ") {
+            current = Some((sid.to_owned(), indent, String::new()));
+        }
+    }
+    if let Some((sid, _, body)) = current {
+        out.push((sid, body));
+    }
+    out
+}
+
+/// Least privilege in the toolkit (issue 14, the reference's defect 7): no launch role can
+/// create roles; `iam:PassRole` only to the toolkit's own roles, each for one service;
+/// roles are created only with the connector boundary, under the toolkit's path; `"*"`
+/// only for actions that have no resource-level permissions.
+#[test]
+fn the_toolkit_grants_no_more_than_it_needs() {
+    // Actions IAM cannot limit to a resource.
+    let unscoped: BTreeSet<&str> = [
+        "cloudformation:ValidateTemplate",
+        "cloudformation:GetTemplateSummary",
+        "servicecatalog:ListPortfolios",
+        "ec2:CreateNetworkInterface",
+        "ec2:DescribeNetworkInterfaces",
+        "ec2:DeleteNetworkInterface",
+        "ec2:AssignPrivateIpAddresses",
+        "ec2:UnassignPrivateIpAddresses",
+        "ec2:DescribeSecurityGroups",
+        "ec2:DescribeSubnets",
+        "ec2:DescribeVpcs",
+        "ec2:DescribeVpcEndpoints",
+        "ec2:DescribeRouteTables",
+        "ec2:CreateTags",
+    ]
+    .into();
+    let text = std::fs::read_to_string(sam_dir().join("toolkit.yaml")).unwrap();
+    let all = statements(&text);
+    assert!(all.len() > 20, "{} statements read", all.len());
+    let actions = |body: &str| -> Vec<String> {
+        let line = body
+            .lines()
+            .find(|l| l.trim_start().starts_with("Action:"))
+            .unwrap_or_default();
+        line.split_once(':')
+            .map(|(_, a)| a)
+            .unwrap_or_default()
+            .trim()
+            .trim_matches(['[', ']'])
+            .split(',')
+            .map(|a| a.trim().to_owned())
+            .filter(|a| !a.is_empty())
+            .collect()
+    };
+    for (sid, body) in &all {
+        let acts = actions(body);
+        assert!(!acts.is_empty(), "{sid}: no Action line");
+        if body.contains("Resource: \"*\"") {
+            for a in &acts {
+                assert!(unscoped.contains(a.as_str()), "{sid}: {a} on \"*\"");
+            }
+        }
+        for a in &acts {
+            assert!(!a.contains('*'), "{sid}: wildcard action {a}");
+            assert!(
+                !a.starts_with("lakeformation:")
+                    && a != "iam:CreatePolicy"
+                    && a != "iam:AttachRolePolicy",
+                "{sid}: {a}"
+            );
+        }
+        if acts.iter().any(|a| a == "iam:PassRole") {
+            assert!(
+                body.contains("iam:PassedToService:"),
+                "{sid}: PassRole for any service"
+            );
+            assert!(
+                body.contains("Resource: !GetAtt CrawlerRole.Arn")
+                    || body.contains(":role/athena-fed/athena-fed-connector-*"),
+                "{sid}: PassRole beyond the toolkit's roles:\n{body}"
+            );
+        }
+        if acts
+            .iter()
+            .any(|a| a == "iam:CreateRole" || a == "iam:PutRolePolicy")
+        {
+            assert_eq!(sid, "ConnectorRolesWithTheBoundary");
+            assert!(body.contains("iam:PermissionsBoundary: !Ref ConnectorBoundary"));
+            assert!(body.contains(":role/athena-fed/athena-fed-connector-*"));
+        }
+    }
+    // Only the environment workflow's role creates roles; the launch roles pass exactly one
+    // kind each.
+    let create: Vec<&String> = all
+        .iter()
+        .filter(|(_, b)| actions(b).iter().any(|a| a.starts_with("iam:Create")))
+        .map(|(s, _)| s)
+        .collect();
+    assert_eq!(create, ["ConnectorRolesWithTheBoundary"]);
+    let pass: Vec<&String> = all
+        .iter()
+        .filter(|(_, b)| actions(b).iter().any(|a| a == "iam:PassRole"))
+        .map(|(s, _)| s)
+        .collect();
+    assert_eq!(pass, ["CrawlerRoleOnly", "ConnectorRolesOnly"]);
+    // The connector boundary is what the code names, at the path the code uses.
+    assert!(text.contains(&format!(
+        "ManagedPolicyName: {}",
+        athena_provisioning::toolkit::CONNECTOR_BOUNDARY_NAME
+    )));
+    assert!(text.contains(&format!(
+        "Path: {}",
+        athena_provisioning::toolkit::CONNECTOR_ROLE_PATH
+    )));
+    assert!(text.contains(&format!(
+        "DisplayName: {}",
+        athena_provisioning::toolkit::PORTFOLIO_NAME
+    )));
+    assert!(text.contains("BucketName: !Sub athena-fed-spill-${AWS::AccountId}-${AWS::Region}"));
+    assert_eq!(
+        athena_provisioning::toolkit::spill_bucket("1", "r"),
+        "athena-fed-spill-1-r"
+    );
+}
+
+/// The products take no DataZone ids, secret names or roles as parameters: every such value
+/// comes from the `Custom::DataZoneIds` resource, whose attributes are the ones the code
+/// answers with, served by the toolkit's launch function.
+#[test]
+fn the_products_derive_the_datazone_ids_from_the_launching_role() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let launch = std::fs::read_to_string(root.join("provisioning/src/toolkit/launch.rs")).unwrap();
+    let toolkit = std::fs::read_to_string(sam_dir().join("toolkit.yaml")).unwrap();
+    assert!(toolkit.contains("FunctionName: athena-fed-launch-ids"));
+    for product in ["producer.yaml", "consumer.yaml"] {
+        let text = std::fs::read_to_string(sam_dir().join("products").join(product)).unwrap();
+        let params = parameter_types(&text);
+        for p in params.keys() {
+            let lower = p.to_ascii_lowercase();
+            for forbidden in [
+                "domain",
+                "project",
+                "environment",
+                "role",
+                "secretname",
+                "secretprefix",
+            ] {
+                assert!(
+                    !lower.contains(forbidden),
+                    "{product}: parameter {p} must come from the launching role"
+                );
+            }
+        }
+        assert!(text.contains("Type: Custom::DataZoneIds"), "{product}");
+        assert!(
+            text.contains("ServiceToken: !Sub arn:${AWS::Partition}:lambda:${AWS::Region}:${AWS::AccountId}:function:athena-fed-launch-ids"),
+            "{product}"
+        );
+        // Every attribute read from the custom resource is one the code returns.
+        for (i, _) in text.match_indices("Ids.") {
+            let attr: String = text[i + 4..]
+                .chars()
+                .take_while(|c| c.is_ascii_alphanumeric())
+                .collect();
+            assert!(
+                launch.contains(&format!("\"{attr}\":")),
+                "{product}: Ids.{attr} is not an attribute of Custom::DataZoneIds"
+            );
+        }
+    }
+    let consumer = std::fs::read_to_string(sam_dir().join("products/consumer.yaml")).unwrap();
+    assert!(consumer.contains("Role: !GetAtt Ids.ConnectorRoleArn"));
+    assert!(consumer.contains("FunctionName: !Sub athena-fed-${Ids.EnvironmentId}-"));
+    // The code location comes from the toolkit's parameters, not from the user.
+    for (i, _) in consumer.match_indices("{{resolve:ssm:") {
+        let name: String = consumer[i + 14..]
+            .chars()
+            .take_while(|c| *c != '}')
+            .collect();
+        assert!(
+            toolkit.contains(&format!("Name: {name}\n")),
+            "consumer.yaml resolves {name}, which toolkit.yaml does not set"
+        );
+    }
+    let producer = std::fs::read_to_string(sam_dir().join("products/producer.yaml")).unwrap();
+    assert!(producer.contains("\"Project\": \"${Ids.ProjectId}\""));
+    assert!(producer.contains("Name: !Sub ${Ids.EnvironmentId}-${ConnectionName}"));
+    assert!(producer.contains("Name: !Sub athena-fed-map-"));
+    assert!(producer.contains(":function:athena-fed-provisioning"));
+    let provisioning = std::fs::read_to_string(sam_dir().join("provisioning.yaml")).unwrap();
+    assert!(provisioning.contains("FunctionName: athena-fed-provisioning\n"));
+    assert!(provisioning.contains(":rule/athena-fed-map-*"));
+}
+
+/// The governance template sends the environment events the code handles to the governance
+/// function, which may assume only the toolkit's access role, which trusts only it.
+#[test]
+fn the_environment_workflow_is_wired() {
+    use athena_provisioning::toolkit::environment::{ACTIVE_EVENT, DELETED_EVENT};
+    let governance = std::fs::read_to_string(sam_dir().join("governance.yaml")).unwrap();
+    let toolkit = std::fs::read_to_string(sam_dir().join("toolkit.yaml")).unwrap();
+    for event in [ACTIVE_EVENT, DELETED_EVENT] {
+        assert!(
+            governance.contains(&format!("                - {event}\n")),
+            "{event}"
+        );
+    }
+    assert_eq!(
+        default_of(&governance, "EnvironmentAccessRoleName"),
+        default_of(&toolkit, "EnvironmentAccessRoleName")
+    );
+    assert_eq!(
+        default_of(&governance, "GovernanceFunctionRoleName"),
+        default_of(&toolkit, "GovernanceFunctionRoleName")
+    );
+    assert!(governance.contains("      RoleName: !Ref GovernanceFunctionRoleName\n"));
+    assert!(toolkit.contains("      RoleName: !Ref EnvironmentAccessRoleName\n"));
+    assert!(toolkit.contains(
+        "aws:PrincipalArn: !Sub arn:${AWS::Partition}:iam::${GovernanceAccountId}:role/${GovernanceFunctionRoleName}"
+    ));
 }

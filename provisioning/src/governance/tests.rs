@@ -12,6 +12,8 @@ fn env(id: &str, status: &str) -> EnvironmentInfo {
         status: status.into(),
         account_id: "222222222222".into(),
         region: "eu-west-1".into(),
+        project_id: "consumer-project".into(),
+        user_role_arn: None,
     }
 }
 
