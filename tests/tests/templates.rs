@@ -406,9 +406,46 @@ fn the_readme_deploy_commands_match_the_templates() {
         checked += 1;
     }
     assert_eq!(
-        checked, 6,
-        "connector, connector-connection, governance, producer, consumer twice"
+        checked, 7,
+        "connector, connector-connection, governance twice, producer, consumer, toolkit"
     );
+
+    // The products launched in the walkthrough get every parameter they require, and only
+    // parameters they have.
+    let mut launched = 0;
+    for command in joined
+        .lines()
+        .filter(|l| l.contains("servicecatalog provision-product"))
+    {
+        let product = if command.contains("athena-fed producer") {
+            "producer.yaml"
+        } else {
+            "consumer.yaml"
+        };
+        let text = std::fs::read_to_string(sam_dir().join("products").join(product)).unwrap();
+        let params = parameter_types(&text);
+        let given: Vec<&str> = command
+            .split("Key=")
+            .skip(1)
+            .map(|kv| kv.split(',').next().unwrap())
+            .collect();
+        for k in &given {
+            assert!(params.contains_key(*k), "README passes {k} to {product}");
+        }
+        for name in params.keys() {
+            let block = text.split(&format!("\n  {name}:\n")).nth(1).unwrap();
+            let has_default = block
+                .lines()
+                .take_while(|l| l.starts_with("    "))
+                .any(|l| l.trim_start().starts_with("Default:"));
+            assert!(
+                has_default || given.contains(&name.as_str()),
+                "README's {product} launch misses the required {name}"
+            );
+        }
+        launched += 1;
+    }
+    assert_eq!(launched, 2, "the producer and consumer products");
 }
 
 const SECURITY_GROUPS: &str = "List<AWS::EC2::SecurityGroup::Id>";

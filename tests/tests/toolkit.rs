@@ -689,3 +689,84 @@ async fn the_environment_workflow_gives_and_takes_the_connector_role_and_the_por
         "invalid input: /detail/data/environmentId: missing or not a DataZone id"
     );
 }
+
+/// `scripts/package-toolkit.sh` puts the products' templates and the connector's code where
+/// `sam/toolkit.yaml` points the portfolio and the consumer product (moto's S3 here).
+#[tokio::test]
+async fn the_packaging_script_uploads_what_the_toolkit_reads() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let bucket = "toolkit-artifacts";
+    create_bucket(bucket).await;
+    let dir = std::env::temp_dir().join(format!("athena-fed-package-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let bootstrap = dir.join("bootstrap");
+    std::fs::write(&bootstrap, b"#!/bin/sh\necho a connector\n").unwrap();
+    let out = std::process::Command::new(root.join("scripts/package-toolkit.sh"))
+        .arg(bucket)
+        .env("BOOTSTRAP", &bootstrap)
+        .env("AWS_ENDPOINT_URL", moto_url())
+        .env("AWS_ACCESS_KEY_ID", "testing")
+        .env("AWS_SECRET_ACCESS_KEY", "testing")
+        .env("AWS_DEFAULT_REGION", REGION)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let toolkit = std::fs::read_to_string(root.join("sam/toolkit.yaml")).unwrap();
+    assert!(toolkit.contains("/${ArtifactPrefix}/producer.yaml"));
+    assert!(toolkit.contains("/${ArtifactPrefix}/consumer.yaml"));
+    assert!(toolkit.contains("Value: !Sub ${ArtifactPrefix}/connector-${Architecture}.zip"));
+    let s3 = s3().await;
+    let prefix = "athena-fed/toolkit/0.1.0";
+    for product in ["producer.yaml", "consumer.yaml"] {
+        let got = s3
+            .get_object()
+            .bucket(bucket)
+            .key(format!("{prefix}/{product}"))
+            .send()
+            .await
+            .unwrap()
+            .body
+            .collect()
+            .await
+            .unwrap()
+            .into_bytes();
+        assert_eq!(
+            got.as_ref(),
+            std::fs::read(root.join("sam/products").join(product)).unwrap()
+        );
+    }
+    let zip = s3
+        .get_object()
+        .bucket(bucket)
+        .key(format!("{prefix}/connector-x86_64.zip"))
+        .send()
+        .await
+        .unwrap()
+        .body
+        .collect()
+        .await
+        .unwrap()
+        .into_bytes();
+    // A zip whose one entry is the executable `bootstrap` (Lambda's custom runtime entry).
+    assert_eq!(&zip[..4], b"PK\x03\x04");
+    assert_eq!(&zip[26..28], &[9, 0], "entry name length");
+    assert_eq!(&zip[30..39], b"bootstrap");
+    let central = zip.windows(4).position(|w| w == b"PK\x01\x02").unwrap();
+    let mode = u32::from_le_bytes(zip[central + 38..central + 42].try_into().unwrap()) >> 16;
+    assert_eq!(mode, 0o100755);
+
+    // Without the binary it says what to build.
+    let missing = std::process::Command::new(root.join("scripts/package-toolkit.sh"))
+        .arg(bucket)
+        .env("BOOTSTRAP", dir.join("nothing"))
+        .output()
+        .unwrap();
+    assert_eq!(missing.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&missing.stderr).contains("build the release connector first"));
+    std::fs::remove_dir_all(&dir).unwrap();
+}
