@@ -239,6 +239,22 @@ pub async fn s3() -> aws_sdk_s3::Client {
     )
 }
 
+/// An object's bytes, from moto's S3.
+pub async fn s3_object(bucket: &str, key: &str) -> Vec<u8> {
+    s3().await
+        .get_object()
+        .bucket(bucket)
+        .key(key)
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("s3://{bucket}/{key}: {e:?}"))
+        .body
+        .collect()
+        .await
+        .unwrap()
+        .to_vec()
+}
+
 pub async fn create_bucket(name: &str) {
     let _ = s3().await.create_bucket().bucket(name).send().await;
 }

@@ -736,19 +736,7 @@ async fn large_results_spill_encrypted_to_s3() {
             .is_some_and(|(_, n)| n.parse::<u32>().is_ok())),
         "{keys:?}"
     );
-    let body = s3()
-        .await
-        .get_object()
-        .bucket("spill-bucket")
-        .key(&keys[0])
-        .send()
-        .await
-        .unwrap()
-        .body
-        .collect()
-        .await
-        .unwrap()
-        .into_bytes();
+    let body = s3_object("spill-bucket", &keys[0]).await;
     assert!(athena_connector::protocol::ipc::decode_batch(&body, &r.batch.schema()).is_err());
 }
 

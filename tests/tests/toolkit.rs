@@ -720,38 +720,15 @@ async fn the_packaging_script_uploads_what_the_toolkit_reads() {
     assert!(toolkit.contains("/${ArtifactPrefix}/producer.yaml"));
     assert!(toolkit.contains("/${ArtifactPrefix}/consumer.yaml"));
     assert!(toolkit.contains("Value: !Sub ${ArtifactPrefix}/connector-${Architecture}.zip"));
-    let s3 = s3().await;
     let prefix = "athena-fed/toolkit/0.1.0";
     for product in ["producer.yaml", "consumer.yaml"] {
-        let got = s3
-            .get_object()
-            .bucket(bucket)
-            .key(format!("{prefix}/{product}"))
-            .send()
-            .await
-            .unwrap()
-            .body
-            .collect()
-            .await
-            .unwrap()
-            .into_bytes();
+        let got = s3_object(bucket, &format!("{prefix}/{product}")).await;
         assert_eq!(
-            got.as_ref(),
+            got,
             std::fs::read(root.join("sam/products").join(product)).unwrap()
         );
     }
-    let zip = s3
-        .get_object()
-        .bucket(bucket)
-        .key(format!("{prefix}/connector-x86_64.zip"))
-        .send()
-        .await
-        .unwrap()
-        .body
-        .collect()
-        .await
-        .unwrap()
-        .into_bytes();
+    let zip = s3_object(bucket, &format!("{prefix}/connector-x86_64.zip")).await;
     // A zip whose one entry is the executable `bootstrap` (Lambda's custom runtime entry).
     assert_eq!(&zip[..4], b"PK\x03\x04");
     assert_eq!(&zip[26..28], &[9, 0], "entry name length");
