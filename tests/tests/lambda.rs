@@ -485,3 +485,84 @@ async fn the_governance_function_routes_revokes_as_its_template_configures_it() 
         let _ = child.kill();
     }
 }
+
+/// The built provisioning Lambda answers a toolkit product's custom resource request as
+/// CloudFormation sends it: the ids of the launching role, PUT to the response URL.
+#[tokio::test]
+async fn the_provisioning_lambda_answers_a_product_launch() {
+    let aws = aws().await;
+    let iam = aws_sdk_iam::Client::new(&aws);
+    let mut role = iam
+        .create_role()
+        .role_name("datazone_usr_lambda1")
+        .assume_role_policy_document(r#"{"Version":"2012-10-17","Statement":[]}"#);
+    for (k, v) in [
+        ("AmazonDataZoneDomain", "dzd_l"),
+        ("AmazonDataZoneProject", "projL"),
+        ("AmazonDataZoneEnvironment", "envLambda1"),
+    ] {
+        role = role.tags(
+            aws_sdk_iam::types::Tag::builder()
+                .key(k)
+                .value(v)
+                .build()
+                .unwrap(),
+        );
+    }
+    role.send().await.unwrap();
+    let stack = aws_sdk_cloudformation::Client::new(&aws)
+        .create_stack()
+        .stack_name("SC-123456789012-pp-lambda1")
+        .template_body(r#"{"Resources": {"Queue": {"Type": "AWS::SQS::Queue", "Properties": {}}}}"#)
+        .tags(
+            aws_sdk_cloudformation::types::Tag::builder()
+                .key("aws:servicecatalog:provisioningPrincipalArn")
+                .value("arn:aws:sts::123456789012:assumed-role/datazone_usr_lambda1/carol")
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap()
+        .stack_id()
+        .unwrap()
+        .to_owned();
+    let log = std::env::temp_dir().join(format!("launch-ids-{}.log", std::process::id()));
+    let (port, mut children) = lambda_binary(
+        "provisioning-lambda",
+        &[
+            ("AWS_ENDPOINT_URL", moto_url()),
+            ("AWS_ACCESS_KEY_ID", "testing"),
+            ("AWS_SECRET_ACCESS_KEY", "testing"),
+            ("AWS_REGION", REGION),
+        ],
+        &log,
+    )
+    .await;
+    let (url, got) = integration_tests::provisioning::cfn_response_url().await;
+    let request = serde_json::json!({
+        "RequestType": "Create",
+        "ResponseURL": url,
+        "StackId": stack,
+        "RequestId": "req-l",
+        "ResourceType": "Custom::DataZoneIds",
+        "LogicalResourceId": "Ids",
+        "ResourceProperties": {"ServiceToken": "arn:aws:lambda:us-east-1:123456789012:function:athena-fed-launch-ids"}
+    });
+    let answer = RuntimeApi { port }
+        .call(request.to_string().into_bytes())
+        .await
+        .unwrap();
+    let (_, body) = got.await.unwrap();
+    for child in &mut children {
+        let _ = child.kill();
+    }
+    let body: serde_json::Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(
+        serde_json::from_slice::<serde_json::Value>(&answer).unwrap(),
+        body
+    );
+    assert_eq!(body["Status"], "SUCCESS", "{body}");
+    assert_eq!(body["Data"]["EnvironmentId"], "envLambda1");
+    assert_eq!(body["Data"]["ProjectId"], "projL");
+    assert_eq!(body["Data"]["SecretPrefix"], "athena-fed-c-envLambda1-");
+}

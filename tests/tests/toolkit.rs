@@ -16,52 +16,12 @@ use athena_provisioning::toolkit::environment::{
 use athena_provisioning::toolkit::launch::LaunchClients;
 use athena_provisioning::toolkit::portfolio::InMemoryPortfolios;
 use athena_provisioning::toolkit::ToolkitError;
-use integration_tests::provisioning::ctx;
+use integration_tests::provisioning::{cfn_response_url as response_url, ctx};
 use integration_tests::*;
 use serde_json::{json, Value};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 /// moto's account.
 const ACCOUNT: &str = "123456789012";
-
-/// A one-shot HTTP server standing where CloudFormation's presigned response URL would be:
-/// the URL, and the body of the PUT it receives.
-async fn response_url() -> (String, tokio::task::JoinHandle<(String, String)>) {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = format!(
-        "http://{}/cfn-response?X-Amz-Signature=abc",
-        listener.local_addr().unwrap()
-    );
-    let task = tokio::spawn(async move {
-        let (mut s, _) = listener.accept().await.unwrap();
-        let mut buf = Vec::new();
-        let mut chunk = [0u8; 4096];
-        loop {
-            let n = s.read(&mut chunk).await.unwrap();
-            assert!(n > 0, "connection closed before the body");
-            buf.extend_from_slice(&chunk[..n]);
-            let text = String::from_utf8_lossy(&buf).to_string();
-            if let Some(end) = text.find("\r\n\r\n") {
-                let head = text[..end].to_owned();
-                let length: usize = head
-                    .lines()
-                    .find_map(|l| {
-                        l.to_ascii_lowercase()
-                            .strip_prefix("content-length:")
-                            .map(|v| v.trim().parse().unwrap())
-                    })
-                    .expect("a content length");
-                if buf.len() >= end + 4 + length {
-                    s.write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 0\r\n\r\n")
-                        .await
-                        .unwrap();
-                    return (head, text[end + 4..end + 4 + length].to_owned());
-                }
-            }
-        }
-    });
-    (url, task)
-}
 
 async fn launch_clients() -> LaunchClients {
     let aws = aws().await;
