@@ -28,6 +28,13 @@ import io, sys, zipfile
 import boto3
 
 bucket, prefix, arch, bootstrap = sys.argv[1:]
+# The binary must be what the zip's name says: an ELF file for ARCH (e_machine, bytes 18-19).
+with open(bootstrap, "rb") as f:
+    header = f.read(20)
+machines = {0x3E: "x86_64", 0xB7: "arm64"}
+machine = machines.get(int.from_bytes(header[18:20], "little")) if header[:4] == b"\x7fELF" else None
+if machine != arch:
+    sys.exit(f"{bootstrap} is {'built for ' + machine if machine else 'not a Linux executable'}, not {arch}: build it for {arch} (cargo lambda build --release{' --arm64' if arch == 'arm64' else ''})")
 s3 = boto3.client("s3")
 code = io.BytesIO()
 with zipfile.ZipFile(code, "w", zipfile.ZIP_DEFLATED) as z:

@@ -121,32 +121,49 @@ impl Context {
         let Some(role) = &self.settings.consumer_assume_role else {
             return Ok(self.secrets());
         };
-        let sts = aws_sdk_sts::Client::new(&self.producer);
-        let arn = format!("arn:aws:iam::{account}:role/{role}");
-        let out = sts
-            .assume_role()
-            .role_arn(&arn)
-            .role_session_name("athena-fed-provisioning")
-            .duration_seconds(900)
-            .send()
-            .await
-            .map_err(|e| format!("cannot assume {arn}: {}", crate::aws_error(&e)))?;
-        let c = out
-            .credentials()
-            .ok_or_else(|| format!("assuming {arn} returned no credentials"))?;
-        let creds = aws_sdk_secretsmanager::config::Credentials::new(
-            c.access_key_id(),
-            c.secret_access_key(),
-            Some(c.session_token().to_owned()),
-            None,
-            "assumed-consumer-role",
-        );
-        let config = aws_sdk_secretsmanager::config::Builder::from(&self.producer)
-            .credentials_provider(creds)
-            .region(aws_sdk_secretsmanager::config::Region::new(
-                region.to_owned(),
-            ))
-            .build();
-        Ok(aws_sdk_secretsmanager::Client::from_conf(config))
+        let config = assume_role(
+            &self.producer,
+            account,
+            role,
+            region,
+            "athena-fed-provisioning",
+        )
+        .await?;
+        Ok(aws_sdk_secretsmanager::Client::new(&config))
     }
+}
+
+/// `base`, with the credentials of role `role` of `account`, assumed now (15 minutes, one
+/// invocation's worth) and region `region`: how the steps act in another account.
+pub async fn assume_role(
+    base: &SdkConfig,
+    account: &str,
+    role: &str,
+    region: &str,
+    session: &str,
+) -> Result<SdkConfig, String> {
+    let arn = format!("arn:aws:iam::{account}:role/{role}");
+    let out = aws_sdk_sts::Client::new(base)
+        .assume_role()
+        .role_arn(&arn)
+        .role_session_name(session)
+        .duration_seconds(900)
+        .send()
+        .await
+        .map_err(|e| format!("cannot assume {arn}: {}", crate::aws_error(&e)))?;
+    let c = out
+        .credentials()
+        .ok_or_else(|| format!("assuming {arn} returned no credentials"))?;
+    let creds = aws_sdk_secretsmanager::config::Credentials::new(
+        c.access_key_id(),
+        c.secret_access_key(),
+        Some(c.session_token().to_owned()),
+        None,
+        "assumed-role",
+    );
+    Ok(base
+        .to_builder()
+        .credentials_provider(SharedCredentialsProvider::new(creds))
+        .region(aws_config::Region::new(region.to_owned()))
+        .build())
 }

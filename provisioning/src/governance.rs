@@ -83,7 +83,8 @@ pub struct Target {
     pub role_arn: String,
 }
 
-fn list(v: &str) -> Vec<String> {
+/// A comma-separated setting as its non-blank items.
+pub(crate) fn list(v: &str) -> Vec<String> {
     v.split(',')
         .map(|s| s.trim().to_owned())
         .filter(|s| !s.is_empty())

@@ -120,7 +120,7 @@ pub async fn handle(
                 .get("Event")
                 .ok_or_else(|| StepError::Input("missing Event".into()))?;
             let inputs = if e.get("detail-type").and_then(Value::as_str)
-                == Some("Environment Deletion Started")
+                == Some(crate::toolkit::environment::DELETED_EVENT)
             {
                 environment_revokes(ctx, e).await?
             } else {
@@ -264,9 +264,14 @@ pub async fn handle_event(
         return Ok(launch::handle(&toolkit.launch, event).await?);
     }
     if is_environment_event(&event) {
-        let outcome =
-            environment_access(dz, toolkit.accounts.as_ref(), &toolkit.environments, &event)
-                .await?;
+        let outcome = environment_access(
+            dz,
+            toolkit.accounts.as_ref(),
+            &toolkit.environments,
+            &routing.allowed_blueprints,
+            &event,
+        )
+        .await?;
         return Ok(out(&outcome));
     }
     Ok(handle(ctx, dz, routing, event).await?)

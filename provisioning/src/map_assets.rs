@@ -25,6 +25,7 @@ use sha2::{Digest, Sha256};
 
 use crate::context::Context;
 use crate::glue::{jdbc_connection, Connection, JdbcConnection};
+use crate::grants::TableTarget;
 use crate::steps::StepError;
 
 /// Table parameter marking a table this mapper made.
@@ -259,7 +260,7 @@ pub async fn map_assets(ctx: &Context, r: &MapRequest) -> Result<MapReport, Step
         .get_caller_identity()
         .send()
         .await
-        .map_err(|e| StepError::Aws(format!("sts:GetCallerIdentity: {e}")))?
+        .map_err(|e| StepError::Aws(format!("sts:GetCallerIdentity: {}", crate::aws_error(&e))))?
         .account()
         .unwrap_or_default()
         .to_owned();
@@ -278,27 +279,23 @@ pub async fn map_assets(ctx: &Context, r: &MapRequest) -> Result<MapReport, Step
     // Glue keeps database names in lower case.
     let glue_database = r.database.to_lowercase();
     let source = open(ctx, &c)?;
+    // `schema.table` patterns; a bare pattern means every table of the schemas it matches.
+    let patterns: Vec<(&str, &str)> = r
+        .tables
+        .iter()
+        .map(|p| p.split_once('.').unwrap_or((p, "*")))
+        .collect();
     let selected = |schema: &str, table: &str| {
-        r.tables.iter().any(|p| {
-            let (ps, pt) = p.split_once('.').unwrap_or((p, "*"));
-            matches(ps, schema) && matches(pt, table)
-        })
+        patterns
+            .iter()
+            .any(|(ps, pt)| matches(ps, schema) && matches(pt, table))
     };
     // The source's tables, mapped.
     let mut wanted: BTreeMap<String, Mapped> = BTreeMap::new();
     let source_error =
         |e: athena_connector::source::SourceError| StepError::Database(e.to_string());
     for schema in source.list_schemas().await.map_err(source_error)? {
-        if let Some(allowed) = &c.allowed_schemas {
-            if !allowed.iter().any(|a| a == &schema) {
-                continue;
-            }
-        }
-        if !r
-            .tables
-            .iter()
-            .any(|p| matches(p.split_once('.').map_or(p.as_str(), |(s, _)| s), &schema))
-        {
+        if !patterns.iter().any(|(ps, _)| matches(ps, &schema)) {
             continue;
         }
         for t in source
@@ -306,7 +303,18 @@ pub async fn map_assets(ctx: &Context, r: &MapRequest) -> Result<MapReport, Step
             .await
             .map_err(source_error)?
         {
-            if !selected(&t.schema_name, &t.table_name) {
+            // Only what a grant would accept: the connection's allowed schemas, and no
+            // system catalog (the grant step's own check).
+            let target = TableTarget {
+                database: database.clone(),
+                schema: t.schema_name.clone(),
+                table: t.table_name.clone(),
+            };
+            if !selected(&t.schema_name, &t.table_name)
+                || target
+                    .check_scope(engine, c.allowed_schemas.as_deref())
+                    .is_err()
+            {
                 continue;
             }
             let info = source
@@ -370,8 +378,9 @@ pub async fn map_assets(ctx: &Context, r: &MapRequest) -> Result<MapReport, Step
             }
             Some(t) => {
                 let (now, stored) = current(t);
-                let untouched = stored.as_deref() == Some(now.fingerprint().as_str());
-                if untouched && now.fingerprint() == m.fingerprint() {
+                let now = now.fingerprint();
+                let untouched = stored.as_deref() == Some(now.as_str());
+                if untouched && now == m.fingerprint() {
                     report.unchanged.push(name.clone());
                 } else if untouched || r.overwrite {
                     glue.update_table()
@@ -387,13 +396,21 @@ pub async fn map_assets(ctx: &Context, r: &MapRequest) -> Result<MapReport, Step
             }
         }
     }
-    // Mapped tables of this connection and selection whose source is gone.
+    // Mapped tables of this connection and selection whose source is gone (another
+    // selection's tables in the same database are not this run's to report or prune).
+    let in_selection = |t: &Table| {
+        t.storage_descriptor()
+            .and_then(|sd| sd.location())
+            .and_then(|l| TableTarget::parse(engine, l).ok())
+            .is_some_and(|target| selected(&target.schema, &target.table))
+    };
     let gone: BTreeSet<&String> = existing
         .iter()
         .filter(|(name, t)| {
             !wanted.contains_key(*name)
                 && current(t).1.is_some()
                 && t.parameters().and_then(|p| p.get("connectionName")) == Some(&r.connection)
+                && in_selection(t)
         })
         .map(|(name, _)| name)
         .collect();

@@ -42,8 +42,17 @@ pub fn producer_secret_name(environment: &str, server: &str) -> String {
     format!("athena-fed-p-{environment}-{}", short_hash(server))
 }
 
+/// The prefix of every consumer secret of `environment` (what its connector role may read).
+pub fn consumer_secret_prefix(environment: &str) -> String {
+    format!("athena-fed-c-{environment}-")
+}
+
 pub fn consumer_secret_name(environment: &str, server: &str) -> String {
-    format!("athena-fed-c-{environment}-{}", short_hash(server))
+    format!(
+        "{}{}",
+        consumer_secret_prefix(environment),
+        short_hash(server)
+    )
 }
 
 fn aws<E: std::error::Error + aws_sdk_glue::error::ProvideErrorMetadata + 'static>(

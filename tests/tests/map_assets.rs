@@ -534,3 +534,61 @@ async fn the_scheduled_rule_input_maps_through_the_lambda_handler() {
         serde_json::json!(["mapsched_a", "mapsched_xb"])
     );
 }
+
+/// Two selections mapped into one Glue database: pruning one never touches the other's
+/// tables, even when their sources are gone too.
+#[tokio::test]
+async fn pruning_one_selection_leaves_another_selections_tables() {
+    let pg = postgres().await;
+    pg.execute(
+        "DROP SCHEMA IF EXISTS mapsel_a CASCADE; DROP SCHEMA IF EXISTS mapsel_b CASCADE; \
+         CREATE SCHEMA mapsel_a; CREATE SCHEMA mapsel_b; \
+         CREATE TABLE mapsel_a.t (id int); CREATE TABLE mapsel_b.t (id int);",
+    )
+    .await
+    .unwrap();
+    glue_table(
+        "mapconn4",
+        &pg_jdbc(),
+        "athena",
+        "athena",
+        PRODUCER_PROJECT,
+        "handmade4",
+        "athena_test.public.handmade4",
+    )
+    .await;
+    let c = ctx().await;
+    let selection = |schema: &str, prune: bool| MapRequest {
+        connection: "mapconn4".into(),
+        producer_project: PRODUCER_PROJECT.into(),
+        database: "gdbsel".into(),
+        tables: vec![format!("{schema}.*")],
+        prune,
+        overwrite: false,
+    };
+    let a = map_assets(&c, &selection("mapsel_a", false)).await.unwrap();
+    assert_eq!(a.created, names(&["mapsel_a_t"]));
+    let b = map_assets(&c, &selection("mapsel_b", false)).await.unwrap();
+    assert_eq!(b.created, names(&["mapsel_b_t"]));
+    // Both sources gone; pruning selection a deletes a's table only.
+    pg.execute("DROP TABLE mapsel_a.t; DROP TABLE mapsel_b.t")
+        .await
+        .unwrap();
+    let pruned = map_assets(&c, &selection("mapsel_a", true)).await.unwrap();
+    assert_eq!(pruned.deleted, names(&["mapsel_a_t"]));
+    assert!(pruned.stale.is_empty(), "{pruned:?}");
+    let glue = aws_sdk_glue::Client::new(&aws().await);
+    let left: Vec<String> = glue
+        .get_tables()
+        .database_name("gdbsel")
+        .send()
+        .await
+        .unwrap()
+        .table_list()
+        .iter()
+        .map(|t| t.name().to_owned())
+        .collect();
+    assert_eq!(left, ["mapsel_b_t"]);
+    let b = map_assets(&c, &selection("mapsel_b", false)).await.unwrap();
+    assert_eq!(b.stale, names(&["mapsel_b_t"]));
+}

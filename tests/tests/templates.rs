@@ -904,6 +904,11 @@ fn the_products_derive_the_datazone_ids_from_the_launching_role() {
     assert!(producer.contains("Name: !Sub athena-fed-map-"));
     assert!(producer.contains(":function:athena-fed-provisioning"));
     let provisioning = std::fs::read_to_string(sam_dir().join("provisioning.yaml")).unwrap();
+    // The admin secret is one the provisioning role may read (map-assets and grants).
+    assert!(producer.contains(&format!(
+        ":secret:{}[",
+        default_of(&provisioning, "DatabaseAdminSecretPrefix")
+    )));
     assert!(provisioning.contains("FunctionName: athena-fed-provisioning\n"));
     assert!(provisioning.contains(":rule/athena-fed-map-*"));
 }
@@ -930,6 +935,10 @@ fn the_environment_workflow_is_wired() {
         default_of(&toolkit, "GovernanceFunctionRoleName")
     );
     assert!(governance.contains("      RoleName: !Ref GovernanceFunctionRoleName\n"));
+    // An event the function fails on is kept, not dropped after Lambda's retries.
+    assert!(governance.contains(
+        "          OnFailure:\n            Type: SQS\n            Destination: !GetAtt EnvironmentEventFailures.Arn\n"
+    ));
     assert!(toolkit.contains("      RoleName: !Ref EnvironmentAccessRoleName\n"));
     assert!(toolkit.contains(
         "aws:PrincipalArn: !Sub arn:${AWS::Partition}:iam::${GovernanceAccountId}:role/${GovernanceFunctionRoleName}"

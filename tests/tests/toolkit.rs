@@ -165,7 +165,6 @@ async fn a_product_gets_the_ids_of_the_role_that_launched_it() {
     let (url, got) = response_url().await;
     let portfolios = Arc::new(InMemoryPortfolios::default());
     let settings = EnvironmentSettings {
-        allowed_blueprints: vec![],
         accounts: vec![],
         access_role_name: None,
     };
@@ -259,6 +258,19 @@ async fn a_launch_that_cannot_be_traced_to_an_environment_fails_with_the_reason(
         reason(&launch("Create", &odd, json!({})).await),
         "refused: role odd_role has tag AmazonDataZoneProject=\"p/../x\", which is not a DataZone id"
     );
+    // A request missing its fields is still answered, FAILED, where CloudFormation waits.
+    let (url, got) = response_url().await;
+    let answered = athena_provisioning::toolkit::launch::handle(
+        &launch_clients().await,
+        json!({"ResponseURL": url, "RequestId": "req-2"}),
+    )
+    .await
+    .unwrap();
+    let (_, body) = got.await.unwrap();
+    assert_eq!(serde_json::from_str::<Value>(&body).unwrap(), answered);
+    assert_eq!(reason(&answered), "invalid input: RequestType \"\"");
+    assert_eq!(answered["RequestId"], "req-2");
+
     // Deleting never waits on the checks.
     let mut delete = launch("Delete", &untagged, json!({})).await;
     assert_eq!(delete["Status"], "SUCCESS");
@@ -458,7 +470,6 @@ async fn the_environment_workflow_gives_and_takes_the_connector_role_and_the_por
         ..Default::default()
     });
     let settings = EnvironmentSettings {
-        allowed_blueprints: vec!["DefaultDataLake".into()],
         accounts: vec![ACCOUNT.into()],
         access_role_name: None,
     };
@@ -561,6 +572,7 @@ async fn the_environment_workflow_gives_and_takes_the_connector_role_and_the_por
         &dz,
         tk.accounts.as_ref(),
         &settings,
+        &routing().allowed_blueprints,
         &environment_event("Environment Deployment Completed", "envw2"),
     )
     .await
@@ -577,6 +589,7 @@ async fn the_environment_workflow_gives_and_takes_the_connector_role_and_the_por
         &dz,
         tk.accounts.as_ref(),
         &no_toolkit,
+        &routing().allowed_blueprints,
         &environment_event("Environment Deployment Completed", "envw4"),
     )
     .await
@@ -597,6 +610,7 @@ async fn the_environment_workflow_gives_and_takes_the_connector_role_and_the_por
         &dz,
         tk.accounts.as_ref(),
         &settings,
+        &routing().allowed_blueprints,
         &environment_event("Environment Deployment Completed", "envw3"),
     )
     .await
@@ -618,6 +632,7 @@ async fn the_environment_workflow_gives_and_takes_the_connector_role_and_the_por
         &dz,
         tk.accounts.as_ref(),
         &settings,
+        &routing().allowed_blueprints,
         &environment_event("Environment Deployment Completed", "envw4"),
     )
     .await
@@ -640,6 +655,7 @@ async fn the_environment_workflow_gives_and_takes_the_connector_role_and_the_por
         &dz,
         tk.accounts.as_ref(),
         &settings,
+        &routing().allowed_blueprints,
         &json!({"detail-type": "Environment Deployment Completed", "detail": {"metadata": {"domain": "dzd_toolkit"}, "data": {"environmentId": "../x"}}}),
     )
     .await
@@ -659,8 +675,13 @@ async fn the_packaging_script_uploads_what_the_toolkit_reads() {
     create_bucket(bucket).await;
     let dir = std::env::temp_dir().join(format!("athena-fed-package-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
+    // The start of an x86-64 ELF executable (what the script checks: magic and e_machine).
     let bootstrap = dir.join("bootstrap");
-    std::fs::write(&bootstrap, b"#!/bin/sh\necho a connector\n").unwrap();
+    let mut elf = vec![0x7f, b'E', b'L', b'F', 2, 1, 1, 0];
+    elf.resize(18, 0);
+    elf.extend_from_slice(&[0x3e, 0x00]);
+    elf.extend_from_slice(b"a connector");
+    std::fs::write(&bootstrap, &elf).unwrap();
     let out = std::process::Command::new(root.join("scripts/package-toolkit.sh"))
         .arg(bucket)
         .env("BOOTSTRAP", &bootstrap)
@@ -696,6 +717,25 @@ async fn the_packaging_script_uploads_what_the_toolkit_reads() {
     let central = zip.windows(4).position(|w| w == b"PK\x01\x02").unwrap();
     let mode = u32::from_le_bytes(zip[central + 38..central + 42].try_into().unwrap()) >> 16;
     assert_eq!(mode, 0o100755);
+
+    // A binary of another architecture is not uploaded under this one's name.
+    let wrong = std::process::Command::new(root.join("scripts/package-toolkit.sh"))
+        .args([bucket, "athena-fed/toolkit/wrong", "arm64"])
+        .env("BOOTSTRAP", &bootstrap)
+        .env("AWS_ENDPOINT_URL", moto_url())
+        .env("AWS_ACCESS_KEY_ID", "testing")
+        .env("AWS_SECRET_ACCESS_KEY", "testing")
+        .env("AWS_DEFAULT_REGION", REGION)
+        .output()
+        .unwrap();
+    assert_eq!(wrong.status.code(), Some(1));
+    assert!(
+        String::from_utf8_lossy(&wrong.stderr).contains(
+            "is built for x86_64, not arm64: build it for arm64 (cargo lambda build --release --arm64)"
+        ),
+        "{}",
+        String::from_utf8_lossy(&wrong.stderr)
+    );
 
     // Without the binary it says what to build.
     let missing = std::process::Command::new(root.join("scripts/package-toolkit.sh"))

@@ -23,10 +23,13 @@ impl GrantSql for OracleGrants {
     }
     fn create_user(&self, user: &str, password: &str) -> Result<Vec<String>, GrantError> {
         // Passwords are quoted identifiers in Oracle; generated ones never contain `"`.
-        Ok(vec![
-            format!("CREATE USER {} IDENTIFIED BY \"{password}\"", u(user)),
-            format!("GRANT CREATE SESSION TO {}", u(user)),
-        ])
+        // One statement: Oracle commits each DDL statement, and a retry after a failure
+        // between two would find the user and only set its password. CREATE SESSION is
+        // granted with each table instead (repeatable).
+        Ok(vec![format!(
+            "CREATE USER {} IDENTIFIED BY \"{password}\"",
+            u(user)
+        )])
     }
     fn set_password(&self, user: &str, password: &str) -> Result<Vec<String>, GrantError> {
         Ok(vec![format!(
@@ -35,12 +38,15 @@ impl GrantSql for OracleGrants {
         )])
     }
     fn grant(&self, user: &str, t: &TableTarget) -> Vec<String> {
-        vec![format!(
-            "GRANT SELECT ON {}.{} TO {}",
-            q(&t.schema),
-            q(&t.table),
-            u(user)
-        )]
+        vec![
+            format!("GRANT CREATE SESSION TO {}", u(user)),
+            format!(
+                "GRANT SELECT ON {}.{} TO {}",
+                q(&t.schema),
+                q(&t.table),
+                u(user)
+            ),
+        ]
     }
     fn revoke(&self, user: &str, t: &TableTarget) -> Vec<String> {
         vec![format!(

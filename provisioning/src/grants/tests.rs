@@ -96,7 +96,16 @@ fn mysql_sqlserver_oracle_statements() {
     let ora = OracleGrants;
     assert_eq!(
         ora.grant("dz_e1", &t(Engine::Oracle, "ORCL.HR.EMPLOYEES")),
-        ["GRANT SELECT ON \"HR\".\"EMPLOYEES\" TO \"DZ_E1\""]
+        [
+            "GRANT CREATE SESSION TO \"DZ_E1\"",
+            "GRANT SELECT ON \"HR\".\"EMPLOYEES\" TO \"DZ_E1\""
+        ]
+    );
+    // One statement: a retry after a failure half-way would otherwise find the user and
+    // never grant it CREATE SESSION (Oracle commits each DDL statement).
+    assert_eq!(
+        ora.create_user("dz_e1", "Pw-1").unwrap(),
+        ["CREATE USER \"DZ_E1\" IDENTIFIED BY \"Pw-1\""]
     );
     assert_eq!(ora.drop_user("dz_e1"), ["DROP USER \"DZ_E1\" CASCADE"]);
 }

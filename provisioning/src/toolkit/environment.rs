@@ -20,7 +20,7 @@ use serde_json::{json, Value};
 
 use super::portfolio::{Portfolios, ServiceCatalog};
 use super::{
-    connector_role_name, consumer_secret_prefix, error_code, spill_bucket, valid_id, ToolkitError,
+    connector_role_name, consumer_secret_prefix, spill_bucket, valid_id, Arn, ToolkitError,
     CONNECTOR_BOUNDARY_NAME, CONNECTOR_ROLE_PATH, DOMAIN_TAG, ENVIRONMENT_TAG, PROJECT_TAG,
 };
 use crate::datazone::DataZone;
@@ -40,11 +40,10 @@ pub fn is_environment_event(event: &Value) -> bool {
         )
 }
 
-/// Which environments are served, and how their accounts are reached.
+/// Which accounts are served, and how they are reached (which blueprints are served is the
+/// governance routing's `allowed_blueprints`, as for subscriptions).
 #[derive(Debug, Clone)]
 pub struct EnvironmentSettings {
-    /// Blueprints whose environments get the toolkit.
-    pub allowed_blueprints: Vec<String>,
     /// Accounts running `sam/toolkit.yaml`; environments elsewhere are skipped.
     pub accounts: Vec<String>,
     /// Role assumed in those accounts; `None`: this function's own credentials.
@@ -53,15 +52,8 @@ pub struct EnvironmentSettings {
 
 impl EnvironmentSettings {
     pub fn from_env() -> EnvironmentSettings {
-        let list = |v: String| {
-            v.split(',')
-                .map(|s| s.trim().to_owned())
-                .filter(|s| !s.is_empty())
-                .collect::<Vec<_>>()
-        };
         EnvironmentSettings {
-            allowed_blueprints: list(crate::context::var("ALLOWED_BLUEPRINTS", "DefaultDataLake")),
-            accounts: list(crate::context::var("TOOLKIT_ACCOUNT_IDS", "")),
+            accounts: crate::governance::list(&crate::context::var("TOOLKIT_ACCOUNT_IDS", "")),
             access_role_name: std::env::var("ENVIRONMENT_ACCESS_ROLE_NAME")
                 .ok()
                 .filter(|v| !v.is_empty()),
@@ -92,35 +84,18 @@ impl Accounts for AssumedAccounts {
     async fn open(&self, account: &str, region: &str) -> Result<AccountClients, ToolkitError> {
         let config = match &self.role_name {
             None => self.base.clone(),
-            Some(role) => {
-                let arn = format!("arn:aws:iam::{account}:role/{role}");
-                let out = aws_sdk_sts::Client::new(&self.base)
-                    .assume_role()
-                    .role_arn(&arn)
-                    .role_session_name("athena-fed-environment")
-                    .duration_seconds(900)
-                    .send()
-                    .await
-                    .map_err(|e| ToolkitError::aws(&format!("sts:AssumeRole {arn}"), &e))?;
-                let c = out.credentials().ok_or_else(|| ToolkitError::Aws {
-                    call: format!("sts:AssumeRole {arn}"),
-                    message: "no credentials returned".into(),
-                })?;
-                let creds = aws_credential_types::Credentials::new(
-                    c.access_key_id(),
-                    c.secret_access_key(),
-                    Some(c.session_token().to_owned()),
-                    None,
-                    "athena-fed-environment",
-                );
-                self.base
-                    .to_builder()
-                    .credentials_provider(
-                        aws_credential_types::provider::SharedCredentialsProvider::new(creds),
-                    )
-                    .region(aws_config::Region::new(region.to_owned()))
-                    .build()
-            }
+            Some(role) => crate::context::assume_role(
+                &self.base,
+                account,
+                role,
+                region,
+                "athena-fed-environment",
+            )
+            .await
+            .map_err(|message| ToolkitError::Aws {
+                call: "sts:AssumeRole".into(),
+                message,
+            })?,
         };
         Ok(AccountClients {
             iam: aws_sdk_iam::Client::new(&config),
@@ -151,13 +126,9 @@ pub struct EnvironmentOutcome {
 
 /// The user role's partition and account, from its ARN (`arn:<partition>:iam::<account>:role/…`).
 fn role_arn_parts(arn: &str) -> Option<(&str, &str)> {
-    let parts: Vec<&str> = arn.splitn(6, ':').collect();
-    match parts.as_slice() {
-        ["arn", partition, "iam", "", account, rest] if rest.starts_with("role/") => {
-            Some((partition, account))
-        }
-        _ => None,
-    }
+    Arn::parse(arn)
+        .filter(|a| a.service == "iam" && a.region.is_empty() && a.resource.starts_with("role/"))
+        .map(|a| (a.partition, a.account))
 }
 
 /// The connector role's inline policy: this environment's consumer secrets, its spill
@@ -264,7 +235,10 @@ async fn ensure_connector_role(
         .await;
     let arn = match created {
         Ok(out) => out.role().map(|r| r.arn().to_owned()),
-        Err(e) if error_code(&e) == Some("EntityAlreadyExists") => {
+        Err(e)
+            if e.as_service_error()
+                .is_some_and(|s| s.is_entity_already_exists_exception()) =>
+        {
             let role = iam
                 .get_role()
                 .role_name(&name)
@@ -323,12 +297,19 @@ async fn delete_connector_role(
         .await
     {
         Ok(_) => {}
-        Err(e) if error_code(&e) == Some("NoSuchEntity") => {}
+        Err(e)
+            if e.as_service_error()
+                .is_some_and(|s| s.is_no_such_entity_exception()) => {}
         Err(e) => return Err(ToolkitError::aws("iam:DeleteRolePolicy", &e)),
     }
     match iam.delete_role().role_name(&name).send().await {
         Ok(_) => Ok(()),
-        Err(e) if error_code(&e) == Some("NoSuchEntity") => Ok(()),
+        Err(e)
+            if e.as_service_error()
+                .is_some_and(|s| s.is_no_such_entity_exception()) =>
+        {
+            Ok(())
+        }
         Err(e) => Err(ToolkitError::aws("iam:DeleteRole", &e)),
     }
 }
@@ -338,6 +319,7 @@ pub async fn environment_access(
     dz: &dyn DataZone,
     accounts: &dyn Accounts,
     settings: &EnvironmentSettings,
+    allowed_blueprints: &[String],
     event: &Value,
 ) -> Result<EnvironmentOutcome, ToolkitError> {
     let change = match event.get("detail-type").and_then(Value::as_str) {
@@ -366,6 +348,10 @@ pub async fn environment_access(
         user_role_arn: None,
         skipped: None,
     };
+    if settings.accounts.is_empty() {
+        outcome.skipped = Some("no account runs the toolkit (TOOLKIT_ACCOUNT_IDS is empty)".into());
+        return Ok(outcome);
+    }
     let dz_err = |e: String| ToolkitError::Aws {
         call: "datazone".into(),
         message: e,
@@ -375,20 +361,26 @@ pub async fn environment_access(
         .await
         .map_err(dz_err)?;
     outcome.account_id = Some(info.account_id.clone());
-    let blueprint = dz
-        .blueprint_name(domain, environment_id)
-        .await
-        .map_err(dz_err)?;
-    if !settings.allowed_blueprints.contains(&blueprint) {
-        outcome.skipped = Some(format!("blueprint {blueprint} is not served"));
-        return Ok(outcome);
-    }
     if !settings.accounts.contains(&info.account_id) {
         outcome.skipped = Some(format!(
             "account {} does not run the toolkit (TOOLKIT_ACCOUNT_IDS)",
             info.account_id
         ));
         return Ok(outcome);
+    }
+    let blueprint = dz
+        .blueprint_name(domain, environment_id)
+        .await
+        .map_err(dz_err)?;
+    if !allowed_blueprints.contains(&blueprint) {
+        outcome.skipped = Some(format!("blueprint {blueprint} is not served"));
+        return Ok(outcome);
+    }
+    let clients = accounts.open(&info.account_id, &info.region).await?;
+    if change == "Deleted" {
+        // The role first: whatever fails after, the environment's connectors have lost
+        // their way to its secrets.
+        delete_connector_role(&clients.iam, environment_id).await?;
     }
     let user_role = info.user_role_arn.as_deref().ok_or_else(|| {
         ToolkitError::Input(format!(
@@ -404,16 +396,15 @@ pub async fn environment_access(
             info.account_id
         )));
     }
-    if !valid_id(&info.project_id) {
-        return Err(ToolkitError::Input(format!(
-            "environment {environment_id} has project id {:?}",
-            info.project_id
-        )));
-    }
-    let clients = accounts.open(&info.account_id, &info.region).await?;
     let portfolio = clients.portfolios.toolkit_portfolio().await?;
     outcome.user_role_arn = Some(user_role.to_owned());
     if change == "Active" {
+        if !valid_id(&info.project_id) {
+            return Err(ToolkitError::Input(format!(
+                "environment {environment_id} has project id {:?}",
+                info.project_id
+            )));
+        }
         let env = Environment {
             partition,
             account: &info.account_id,
@@ -426,7 +417,6 @@ pub async fn environment_access(
         clients.portfolios.share(&portfolio, user_role).await?;
     } else {
         clients.portfolios.unshare(&portfolio, user_role).await?;
-        delete_connector_role(&clients.iam, environment_id).await?;
     }
     tracing::info!(
         environment = environment_id,

@@ -25,22 +25,28 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 
 use super::{
-    connector_role_name, consumer_secret_prefix, spill_bucket, valid_id, ToolkitError,
+    connector_role_name, consumer_secret_prefix, spill_bucket, valid_id, Arn, ToolkitError,
     CONNECTOR_ROLE_PATH, DOMAIN_TAG, ENVIRONMENT_TAG, PROJECT_TAG,
 };
 
 /// The stack tag Service Catalog sets to the ARN of the principal that launched the product.
 pub const PRINCIPAL_TAG: &str = "aws:servicecatalog:provisioningPrincipalArn";
 
-/// A CloudFormation custom resource request (the fields used).
+/// A CloudFormation custom resource request (the fields used). Only the response URL is
+/// required to read one: whatever else is missing or wrong is answered FAILED there, so the
+/// stack does not wait an hour.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(rename_all = "PascalCase")]
 pub struct CustomResourceRequest {
+    #[serde(default)]
     pub request_type: String,
     #[serde(rename = "ResponseURL")]
     pub response_url: String,
+    #[serde(default)]
     pub stack_id: String,
+    #[serde(default)]
     pub request_id: String,
+    #[serde(default)]
     pub logical_resource_id: String,
     #[serde(default)]
     pub physical_resource_id: Option<String>,
@@ -71,47 +77,28 @@ pub struct LaunchClients {
     pub glue: aws_sdk_glue::Client,
 }
 
-/// The parts of a stack ARN: `arn:<partition>:cloudformation:<region>:<account>:stack/<name>/<id>`.
-struct StackArn<'a> {
-    partition: &'a str,
-    region: &'a str,
-    account: &'a str,
-}
-
-fn stack_arn(stack_id: &str) -> Result<StackArn<'_>, ToolkitError> {
-    let parts: Vec<&str> = stack_id.splitn(6, ':').collect();
-    match parts.as_slice() {
-        ["arn", partition, "cloudformation", region, account, rest]
-            if rest.starts_with("stack/") =>
-        {
-            Ok(StackArn {
-                partition,
-                region,
-                account,
-            })
-        }
-        _ => Err(ToolkitError::Input(format!(
-            "StackId {stack_id:?} is not a stack ARN"
-        ))),
-    }
+/// A stack ARN: `arn:<partition>:cloudformation:<region>:<account>:stack/<name>/<id>`.
+fn stack_arn(stack_id: &str) -> Result<Arn<'_>, ToolkitError> {
+    Arn::parse(stack_id)
+        .filter(|a| a.service == "cloudformation" && a.resource.starts_with("stack/"))
+        .ok_or_else(|| ToolkitError::Input(format!("StackId {stack_id:?} is not a stack ARN")))
 }
 
 /// The name of the role behind a principal ARN: an assumed-role session
 /// (`arn:…:sts::<account>:assumed-role/<name>/<session>`) or a role
 /// (`arn:…:iam::<account>:role/<path/><name>`). Users and root have no environment.
 pub fn role_name(principal_arn: &str) -> Result<String, ToolkitError> {
-    let resource = principal_arn.splitn(6, ':').nth(5).unwrap_or_default();
-    let name = if principal_arn.contains(":sts::") {
-        resource
+    let name = Arn::parse(principal_arn).and_then(|a| match a.service {
+        "sts" => a
+            .resource
             .strip_prefix("assumed-role/")
-            .and_then(|r| r.split('/').next())
-    } else if principal_arn.contains(":iam::") {
-        resource
+            .and_then(|r| r.split('/').next()),
+        "iam" => a
+            .resource
             .strip_prefix("role/")
-            .and_then(|r| r.rsplit('/').next())
-    } else {
-        None
-    };
+            .and_then(|r| r.rsplit('/').next()),
+        _ => None,
+    });
     name.filter(|n| !n.is_empty())
         .map(str::to_owned)
         .ok_or_else(|| {
@@ -215,7 +202,7 @@ async fn check_admin_secret(
 /// environment, and must not already belong to someone else.
 async fn tag_connection(
     clients: &LaunchClients,
-    arn: &StackArn<'_>,
+    arn: &Arn<'_>,
     name: &str,
     ids: &LaunchIds,
 ) -> Result<(), ToolkitError> {
@@ -388,30 +375,47 @@ pub async fn handle(clients: &LaunchClients, event: Value) -> Result<Value, Tool
     Ok(body)
 }
 
-/// PUT `body` to a presigned S3 URL, as CloudFormation expects it (no content type).
-pub async fn put_response(url: &str, body: &Value) -> Result<(), ToolkitError> {
-    use http_body_util::Full;
-    use hyper_util::client::legacy::Client;
-    use hyper_util::rt::TokioExecutor;
+type Https = hyper_util::client::legacy::Client<
+    hyper_rustls::HttpsConnector<hyper_util::client::legacy::connect::HttpConnector>,
+    http_body_util::Full<bytes::Bytes>,
+>;
 
-    let boxed = |e: Box<dyn std::error::Error + Send + Sync>| ToolkitError::Respond(e);
-    let https = hyper_rustls::HttpsConnectorBuilder::new()
+/// The HTTPS client of the responses, made once (the system's root certificates are read
+/// once). It keeps no idle connection: responses are few and far between.
+fn https() -> Result<&'static Https, ToolkitError> {
+    static CLIENT: std::sync::OnceLock<Https> = std::sync::OnceLock::new();
+    if let Some(client) = CLIENT.get() {
+        return Ok(client);
+    }
+    let connector = hyper_rustls::HttpsConnectorBuilder::new()
         .with_provider_and_native_roots(rustls::crypto::aws_lc_rs::default_provider())
-        .map_err(|e| boxed(e.into()))?
+        .map_err(|e| ToolkitError::Respond(e.into()))?
         .https_or_http()
         .enable_http1()
         .build();
-    let client: Client<_, Full<bytes::Bytes>> = Client::builder(TokioExecutor::new()).build(https);
+    Ok(CLIENT.get_or_init(|| {
+        hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new())
+            .pool_max_idle_per_host(0)
+            .build(connector)
+    }))
+}
+
+/// PUT `body` to a presigned S3 URL, as CloudFormation expects it (no content type).
+pub async fn put_response(url: &str, body: &Value) -> Result<(), ToolkitError> {
+    let boxed = |e: Box<dyn std::error::Error + Send + Sync>| ToolkitError::Respond(e);
     let text = body.to_string();
     let request = hyper::Request::put(url)
         .header("content-type", "")
         .header("content-length", text.len())
-        .body(Full::new(bytes::Bytes::from(text)))
+        .body(http_body_util::Full::new(bytes::Bytes::from(text)))
         .map_err(|e| boxed(e.into()))?;
-    let answer = tokio::time::timeout(std::time::Duration::from_secs(30), client.request(request))
-        .await
-        .map_err(|e| boxed(e.into()))?
-        .map_err(|e| boxed(e.into()))?;
+    let answer = tokio::time::timeout(
+        std::time::Duration::from_secs(30),
+        https()?.request(request),
+    )
+    .await
+    .map_err(|e| boxed(e.into()))?
+    .map_err(|e| boxed(e.into()))?;
     if !answer.status().is_success() {
         return Err(boxed(
             format!("the response URL answered {}", answer.status()).into(),

@@ -41,10 +41,7 @@ pub fn spill_bucket(account: &str, region: &str) -> String {
     format!("athena-fed-spill-{account}-{region}")
 }
 
-/// The prefix of an environment's consumer secrets (`secrets::consumer_secret_name`).
-pub fn consumer_secret_prefix(environment: &str) -> String {
-    format!("athena-fed-c-{environment}-")
-}
+pub use crate::secrets::consumer_secret_prefix;
 
 /// A DataZone id as tags and events carry it (`^[a-zA-Z0-9_-]{1,36}$`): anything else is
 /// refused before it reaches a name, an ARN or a policy.
@@ -54,6 +51,31 @@ pub fn valid_id(id: &str) -> bool {
         && id
             .bytes()
             .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+}
+
+/// An ARN's parts: `arn:<partition>:<service>:<region>:<account>:<resource>`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Arn<'a> {
+    pub partition: &'a str,
+    pub service: &'a str,
+    pub region: &'a str,
+    pub account: &'a str,
+    pub resource: &'a str,
+}
+
+impl<'a> Arn<'a> {
+    pub fn parse(arn: &'a str) -> Option<Arn<'a>> {
+        match arn.splitn(6, ':').collect::<Vec<_>>().as_slice() {
+            ["arn", partition, service, region, account, resource] => Some(Arn {
+                partition,
+                service,
+                region,
+                account,
+                resource,
+            }),
+            _ => None,
+        }
+    }
 }
 
 /// What the toolkit's steps fail with.
@@ -91,18 +113,6 @@ impl ToolkitError {
             ToolkitError::Aws { .. } => "AwsError",
             ToolkitError::Respond(_) => "RespondError",
         }
-    }
-}
-
-/// The service's error code of a failed SDK call (to tell "already there" and "already
-/// gone" from real failures).
-pub(crate) fn error_code<E, R>(e: &aws_sdk_glue::error::SdkError<E, R>) -> Option<&str>
-where
-    E: aws_sdk_glue::error::ProvideErrorMetadata,
-{
-    match e {
-        aws_sdk_glue::error::SdkError::ServiceError(s) => s.err().code(),
-        _ => None,
     }
 }
 

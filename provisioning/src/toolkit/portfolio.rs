@@ -7,7 +7,7 @@ use std::sync::Mutex;
 
 use async_trait::async_trait;
 
-use super::{error_code, ToolkitError, PORTFOLIO_NAME};
+use super::{ToolkitError, PORTFOLIO_NAME};
 
 #[async_trait]
 pub trait Portfolios: Send + Sync {
@@ -78,7 +78,12 @@ impl Portfolios for ServiceCatalog {
             .await
         {
             Ok(_) => Ok(()),
-            Err(e) if error_code(&e) == Some("ResourceNotFoundException") => Ok(()),
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|s| s.is_resource_not_found_exception()) =>
+            {
+                Ok(())
+            }
             Err(e) => Err(ToolkitError::aws(
                 "servicecatalog:DisassociatePrincipalFromPortfolio",
                 &e,
