@@ -231,12 +231,7 @@ pub async fn jdbc_connection(
     let allowed: Option<Vec<String>> = conn
         .athena_properties()
         .and_then(|p| p.get(ALLOWED_SCHEMAS))
-        .map(|v| {
-            v.split(',')
-                .map(|s| s.trim().to_owned())
-                .filter(|s| !s.is_empty())
-                .collect()
-        });
+        .map(|v| crate::governance::list(v));
     let server = format!(
         "{}://{}:{}",
         url.engine,

@@ -219,6 +219,16 @@ pub fn moto_url() -> &'static str {
         .url
 }
 
+/// What a spawned program needs to reach moto (as `AWS_ENDPOINT_URL` does for any SDK).
+pub fn moto_env() -> [(&'static str, &'static str); 4] {
+    [
+        ("AWS_ENDPOINT_URL", moto_url()),
+        ("AWS_ACCESS_KEY_ID", "testing"),
+        ("AWS_SECRET_ACCESS_KEY", "testing"),
+        ("AWS_REGION", REGION),
+    ]
+}
+
 /// AWS SDK configuration for moto: fixed test credentials, one region.
 pub async fn aws() -> aws_config::SdkConfig {
     aws_config::defaults(aws_config::BehaviorVersion::latest())

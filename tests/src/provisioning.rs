@@ -80,33 +80,13 @@ pub async fn glue_table_with(
         )
         .send()
         .await;
-    let sm = aws_sdk_secretsmanager::Client::new(&a);
-    let secret_name = format!("admin/{conn}");
-    let value = serde_json::json!({"username": admin_user, "password": admin_password}).to_string();
-    let arn = match sm
-        .create_secret()
-        .name(&secret_name)
-        .secret_string(&value)
-        .tags(
-            aws_sdk_secretsmanager::types::Tag::builder()
-                .key("AmazonDataZoneProject")
-                .value(project)
-                .build(),
-        )
-        .send()
-        .await
-    {
-        Ok(o) => o.arn().unwrap().to_owned(),
-        Err(_) => sm
-            .describe_secret()
-            .secret_id(&secret_name)
-            .send()
-            .await
-            .unwrap()
-            .arn()
-            .unwrap()
-            .to_owned(),
-    };
+    let arn = project_secret(
+        &format!("admin/{conn}"),
+        admin_user,
+        admin_password,
+        project,
+    )
+    .await;
     let _ = glue.delete_connection().connection_name(conn).send().await;
     let _ = glue
         .create_connection()
@@ -313,6 +293,100 @@ pub async fn count(conn: &mut sqlx::PgConnection, table: &str) -> Result<i64, St
         .map_err(|e| e.to_string())
 }
 
+/// A secret holding `username` and `password`, tagged `AmazonDataZoneProject` = `project`:
+/// its ARN (the one there already, when it exists).
+pub async fn project_secret(name: &str, username: &str, password: &str, project: &str) -> String {
+    let sm = aws_sdk_secretsmanager::Client::new(&aws().await);
+    let value = serde_json::json!({"username": username, "password": password}).to_string();
+    match sm
+        .create_secret()
+        .name(name)
+        .secret_string(&value)
+        .tags(
+            aws_sdk_secretsmanager::types::Tag::builder()
+                .key("AmazonDataZoneProject")
+                .value(project)
+                .build(),
+        )
+        .send()
+        .await
+    {
+        Ok(o) => o.arn().unwrap().to_owned(),
+        Err(_) => sm
+            .describe_secret()
+            .secret_id(name)
+            .send()
+            .await
+            .unwrap()
+            .arn()
+            .unwrap()
+            .to_owned(),
+    }
+}
+
+/// `provision <args>` with [`cli_env`]: asserts it succeeded, and returns its JSON answer.
+pub fn provision_cli(args: &[&str]) -> serde_json::Value {
+    let out = std::process::Command::new(workspace_binary("provision"))
+        .args(args)
+        .envs(cli_env())
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+/// `athena-fed query --format csv` over catalog `sub`: the test PostgreSQL through consumer
+/// secret `secret_name`, whose user (`dz_<env>`) must log in with its password (see
+/// [`login`]).
+pub async fn consumer_query_cli(
+    pg: &sqlx::PgPool,
+    env: &str,
+    secret_name: &str,
+) -> impl Fn(&str) -> std::process::Output {
+    pg.execute(sqlx::AssertSqlSafe(format!(
+        "GRANT athena_password_auth TO \"dz_{env}\""
+    )))
+    .await
+    .unwrap();
+    let hostport = postgres_url().split_once('@').unwrap().1.to_owned();
+    let catalog = format!("sub=postgres://jdbc:postgresql://{hostport}?${{{secret_name}}}");
+    move |sql: &str| {
+        std::process::Command::new(workspace_binary("athena-fed"))
+            .args(["query", "--catalog", &catalog, "--format", "csv", sql])
+            .envs(cli_env())
+            .output()
+            .unwrap()
+    }
+}
+
+/// The inverse of [`urlencode`] (IAM answers policy documents URL-encoded).
+pub fn urldecode(s: &str) -> String {
+    let bytes = s.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let hex = (bytes[i] == b'%' && i + 2 < bytes.len())
+            .then(|| std::str::from_utf8(&bytes[i + 1..i + 3]).ok())
+            .flatten()
+            .and_then(|h| u8::from_str_radix(h, 16).ok());
+        match hex {
+            Some(b) => {
+                out.push(b);
+                i += 3;
+            }
+            None => {
+                out.push(bytes[i]);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8(out).unwrap()
+}
+
 pub fn urlencode(s: &str) -> String {
     s.bytes()
         .map(|b| {
@@ -450,11 +524,12 @@ mod aws_rules {
 /// The environment the `provision` and `athena-fed` CLIs run with in the tests: AWS at moto,
 /// the tracking tables of [`settings`].
 pub fn cli_env() -> [(&'static str, &'static str); 7] {
+    let [endpoint, key, secret, region] = moto_env();
     [
-        ("AWS_ENDPOINT_URL", moto_url()),
-        ("AWS_ACCESS_KEY_ID", "testing"),
-        ("AWS_SECRET_ACCESS_KEY", "testing"),
-        ("AWS_REGION", REGION),
+        endpoint,
+        key,
+        secret,
+        region,
         ("USERS_TABLE", "prov_users"),
         ("SUBSCRIPTIONS_TABLE", "prov_subscriptions"),
         ("MAPPINGS_TABLE", "prov_mappings"),
@@ -503,4 +578,58 @@ pub async fn cfn_response_url() -> (String, tokio::task::JoinHandle<(String, Str
         }
     });
     (url, task)
+}
+
+/// A role as DataZone makes an environment's user role: tagged with its ids.
+pub async fn user_role(name: &str, tags: &[(&str, &str)]) -> String {
+    let iam = aws_sdk_iam::Client::new(&aws().await);
+    let mut req = iam
+        .create_role()
+        .role_name(name)
+        .assume_role_policy_document(r#"{"Version":"2012-10-17","Statement":[]}"#);
+    for (k, v) in tags {
+        req = req.tags(
+            aws_sdk_iam::types::Tag::builder()
+                .key(*k)
+                .value(*v)
+                .build()
+                .unwrap(),
+        );
+    }
+    req.send().await.unwrap().role().unwrap().arn().to_owned()
+}
+
+/// A product's stack as Service Catalog launches it: tagged with the launching principal.
+pub async fn product_stack(name: &str, principal: Option<&str>) -> String {
+    let cfn = aws_sdk_cloudformation::Client::new(&aws().await);
+    let mut req = cfn.create_stack().stack_name(name).template_body(
+        r#"{"Resources": {"Queue": {"Type": "AWS::SQS::Queue", "Properties": {}}}}"#,
+    );
+    if let Some(p) = principal {
+        req = req.tags(
+            aws_sdk_cloudformation::types::Tag::builder()
+                .key("aws:servicecatalog:provisioningPrincipalArn")
+                .value(p)
+                .build(),
+        );
+    }
+    req.send().await.unwrap().stack_id().unwrap().to_owned()
+}
+
+/// A custom resource request as CloudFormation sends it for `Custom::DataZoneIds`.
+pub fn launch_request(
+    kind: &str,
+    url: &str,
+    stack: &str,
+    properties: serde_json::Value,
+) -> serde_json::Value {
+    serde_json::json!({
+        "RequestType": kind,
+        "ResponseURL": url,
+        "StackId": stack,
+        "RequestId": "req-1",
+        "ResourceType": "Custom::DataZoneIds",
+        "LogicalResourceId": "Ids",
+        "ResourceProperties": properties,
+    })
 }

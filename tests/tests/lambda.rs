@@ -423,16 +423,16 @@ async fn the_governance_function_routes_revokes_as_its_template_configures_it() 
     let (port, mut children) = lambda_binary(
         "provisioning-lambda",
         &[
-            ("ALLOWED_BLUEPRINTS", "DefaultDataLake"),
-            ("PRODUCER_ACCOUNT_IDS", "111111111111,222222222222"),
-            ("PRODUCER_WORKFLOW_ROLE_NAME", "wf-role"),
-            ("SUBSCRIPTION_STATE_MACHINE_NAME", "sub-sm"),
-            ("SUBSCRIPTIONS_TABLE", "lambda_gov_subscriptions"),
-            ("AWS_ENDPOINT_URL", moto_url()),
-            ("AWS_ACCESS_KEY_ID", "testing"),
-            ("AWS_SECRET_ACCESS_KEY", "testing"),
-            ("AWS_REGION", REGION),
-        ],
+            &[
+                ("ALLOWED_BLUEPRINTS", "DefaultDataLake"),
+                ("PRODUCER_ACCOUNT_IDS", "111111111111,222222222222"),
+                ("PRODUCER_WORKFLOW_ROLE_NAME", "wf-role"),
+                ("SUBSCRIPTION_STATE_MACHINE_NAME", "sub-sm"),
+                ("SUBSCRIPTIONS_TABLE", "lambda_gov_subscriptions"),
+            ][..],
+            &moto_env(),
+        ]
+        .concat(),
         &log,
     )
     .await;
@@ -490,64 +490,32 @@ async fn the_governance_function_routes_revokes_as_its_template_configures_it() 
 /// CloudFormation sends it: the ids of the launching role, PUT to the response URL.
 #[tokio::test]
 async fn the_provisioning_lambda_answers_a_product_launch() {
-    let aws = aws().await;
-    let iam = aws_sdk_iam::Client::new(&aws);
-    let mut role = iam
-        .create_role()
-        .role_name("datazone_usr_lambda1")
-        .assume_role_policy_document(r#"{"Version":"2012-10-17","Statement":[]}"#);
-    for (k, v) in [
-        ("AmazonDataZoneDomain", "dzd_l"),
-        ("AmazonDataZoneProject", "projL"),
-        ("AmazonDataZoneEnvironment", "envLambda1"),
-    ] {
-        role = role.tags(
-            aws_sdk_iam::types::Tag::builder()
-                .key(k)
-                .value(v)
-                .build()
-                .unwrap(),
-        );
-    }
-    role.send().await.unwrap();
-    let stack = aws_sdk_cloudformation::Client::new(&aws)
-        .create_stack()
-        .stack_name("SC-123456789012-pp-lambda1")
-        .template_body(r#"{"Resources": {"Queue": {"Type": "AWS::SQS::Queue", "Properties": {}}}}"#)
-        .tags(
-            aws_sdk_cloudformation::types::Tag::builder()
-                .key("aws:servicecatalog:provisioningPrincipalArn")
-                .value("arn:aws:sts::123456789012:assumed-role/datazone_usr_lambda1/carol")
-                .build(),
-        )
-        .send()
-        .await
-        .unwrap()
-        .stack_id()
-        .unwrap()
-        .to_owned();
-    let log = std::env::temp_dir().join(format!("launch-ids-{}.log", std::process::id()));
-    let (port, mut children) = lambda_binary(
-        "provisioning-lambda",
+    use integration_tests::provisioning::{
+        cfn_response_url, launch_request, product_stack, user_role,
+    };
+    user_role(
+        "datazone_usr_lambda1",
         &[
-            ("AWS_ENDPOINT_URL", moto_url()),
-            ("AWS_ACCESS_KEY_ID", "testing"),
-            ("AWS_SECRET_ACCESS_KEY", "testing"),
-            ("AWS_REGION", REGION),
+            ("AmazonDataZoneDomain", "dzd_l"),
+            ("AmazonDataZoneProject", "projL"),
+            ("AmazonDataZoneEnvironment", "envLambda1"),
         ],
-        &log,
     )
     .await;
-    let (url, got) = integration_tests::provisioning::cfn_response_url().await;
-    let request = serde_json::json!({
-        "RequestType": "Create",
-        "ResponseURL": url,
-        "StackId": stack,
-        "RequestId": "req-l",
-        "ResourceType": "Custom::DataZoneIds",
-        "LogicalResourceId": "Ids",
-        "ResourceProperties": {"ServiceToken": "arn:aws:lambda:us-east-1:123456789012:function:athena-fed-launch-ids"}
-    });
+    let stack = product_stack(
+        "SC-123456789012-pp-lambda1",
+        Some("arn:aws:sts::123456789012:assumed-role/datazone_usr_lambda1/carol"),
+    )
+    .await;
+    let log = std::env::temp_dir().join(format!("launch-ids-{}.log", std::process::id()));
+    let (port, mut children) = lambda_binary("provisioning-lambda", &moto_env(), &log).await;
+    let (url, got) = cfn_response_url().await;
+    let request = launch_request(
+        "Create",
+        &url,
+        &stack,
+        serde_json::json!({"ServiceToken": "arn:aws:lambda:us-east-1:123456789012:function:athena-fed-launch-ids"}),
+    );
     let answer = RuntimeApi { port }
         .call(request.to_string().into_bytes())
         .await

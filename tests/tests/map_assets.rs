@@ -398,21 +398,7 @@ async fn map_then_grant_then_query_through_the_clis() {
     )
     .await;
     ctx().await;
-    let aws_env = cli_env();
-    let provision = |args: &[&str]| {
-        let out = std::process::Command::new(workspace_binary("provision"))
-            .args(args)
-            .envs(aws_env)
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        serde_json::from_slice::<serde_json::Value>(&out.stdout).unwrap()
-    };
-    let mapped = provision(&[
+    let mapped = provision_cli(&[
         "map-assets",
         "--connection",
         "mapconn2",
@@ -439,23 +425,9 @@ async fn map_then_grant_then_query_through_the_clis() {
         serde_json::to_vec(&details("envmap2", "asset-sales", "mape2e_sales")).unwrap(),
     )
     .unwrap();
-    let granted = provision(&["grant", file.to_str().unwrap()]);
-    let consumer_secret = granted["Consumer"]["SecretName"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    pg.execute("GRANT athena_password_auth TO dz_envmap2")
-        .await
-        .unwrap();
-    let hostport = postgres_url().split_once('@').unwrap().1.to_owned();
-    let catalog = format!("sub=postgres://jdbc:postgresql://{hostport}?${{{consumer_secret}}}");
-    let query = |sql: &str| {
-        std::process::Command::new(workspace_binary("athena-fed"))
-            .args(["query", "--catalog", &catalog, "--format", "csv", sql])
-            .envs(aws_env)
-            .output()
-            .unwrap()
-    };
+    let granted = provision_cli(&["grant", file.to_str().unwrap()]);
+    let consumer_secret = granted["Consumer"]["SecretName"].as_str().unwrap();
+    let query = consumer_query_cli(&pg, "envmap2", consumer_secret).await;
     let ok = query("select count(*) as n, sum(amount) as total from sub.mape2e.sales");
     assert!(
         ok.status.success(),
@@ -517,6 +489,10 @@ async fn the_scheduled_rule_input_maps_through_the_lambda_handler() {
         .replace("${MapAssetsProject}", PRODUCER_PROJECT)
         .replace("${MapAssetsDatabase}", "gdb")
         .replace("${Tables}", &tables);
+    assert!(
+        !input.contains("${"),
+        "a placeholder the test does not fill: {input}"
+    );
     let event: serde_json::Value = serde_json::from_str(&input).unwrap();
     let c = ctx().await;
     let dz = athena_provisioning::datazone::InMemoryDataZone::default();

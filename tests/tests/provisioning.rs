@@ -484,35 +484,9 @@ async fn provision_grant_then_query_through_the_consumer_secret() {
         serde_json::to_vec(&details("env7", "asset-granted", "granted7")).unwrap(),
     )
     .unwrap();
-    let aws_env = cli_env();
-    let out = std::process::Command::new(workspace_binary("provision"))
-        .args(["grant", file.to_str().unwrap()])
-        .envs(aws_env)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let result: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-    let consumer_secret = result["Consumer"]["SecretName"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    // The consumer's role must authenticate with its password (see login()).
-    pg.execute("GRANT athena_password_auth TO dz_env7")
-        .await
-        .unwrap();
-    let hostport = postgres_url().split_once('@').unwrap().1.to_owned();
-    let catalog = format!("sub=postgres://jdbc:postgresql://{hostport}?${{{consumer_secret}}}");
-    let query = |sql: &str| {
-        std::process::Command::new(workspace_binary("athena-fed"))
-            .args(["query", "--catalog", &catalog, "--format", "csv", sql])
-            .envs(aws_env)
-            .output()
-            .unwrap()
-    };
+    let result = provision_cli(&["grant", file.to_str().unwrap()]);
+    let consumer_secret = result["Consumer"]["SecretName"].as_str().unwrap();
+    let query = consumer_query_cli(&pg, "env7", consumer_secret).await;
     let ok = query("SELECT count(*) AS n FROM sub.prov7.granted");
     assert!(
         ok.status.success(),
@@ -526,7 +500,7 @@ async fn provision_grant_then_query_through_the_consumer_secret() {
     assert!(err.contains("permission denied for table other"), "{err}");
     let bad = std::process::Command::new(workspace_binary("provision"))
         .args(["grant", "/nonexistent.json"])
-        .envs(aws_env)
+        .envs(cli_env())
         .output()
         .unwrap();
     assert_eq!(bad.status.code(), Some(2));

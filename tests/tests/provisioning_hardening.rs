@@ -257,15 +257,7 @@ async fn parallel_cli_grant_and_last_revoke_keep_the_grant() {
         std::fs::write(&file, serde_json::to_vec(d).unwrap()).unwrap();
         tokio::process::Command::new(workspace_binary("provision"))
             .args([action, file.to_str().unwrap()])
-            .envs([
-                ("AWS_ENDPOINT_URL", moto_url()),
-                ("AWS_ACCESS_KEY_ID", "testing"),
-                ("AWS_SECRET_ACCESS_KEY", "testing"),
-                ("AWS_REGION", REGION),
-                ("USERS_TABLE", "prov_users"),
-                ("SUBSCRIPTIONS_TABLE", "prov_subscriptions"),
-                ("MAPPINGS_TABLE", "prov_mappings"),
-            ])
+            .envs(cli_env())
             .output()
     };
     for round in 0..4 {

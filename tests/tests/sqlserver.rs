@@ -571,6 +571,19 @@ async fn large_tables_are_read_in_primary_key_ranges() {
         "SELECT [id] FROM [dbo].[Orders] WHERE [id] >= @P1"
     );
     assert_eq!(reads[4].1, ["81"]);
+    // Every range read exactly once: together they cover the keys, without overlap.
+    let mut ranges: Vec<Vec<String>> = reads.iter().map(|r| r.1.clone()).collect();
+    ranges.sort();
+    assert_eq!(
+        ranges,
+        [
+            vec!["21"],
+            vec!["21", "41"],
+            vec!["41", "61"],
+            vec!["61", "81"],
+            vec!["81"]
+        ]
+    );
 }
 
 /// Passthrough runs one SELECT in a transaction that is rolled back; anything else is

@@ -16,7 +16,10 @@ use athena_provisioning::toolkit::environment::{
 use athena_provisioning::toolkit::launch::LaunchClients;
 use athena_provisioning::toolkit::portfolio::InMemoryPortfolios;
 use athena_provisioning::toolkit::ToolkitError;
-use integration_tests::provisioning::{cfn_response_url as response_url, ctx};
+use integration_tests::provisioning::{
+    cfn_response_url as response_url, ctx, launch_request, product_stack, project_secret,
+    urldecode, user_role,
+};
 use integration_tests::*;
 use serde_json::{json, Value};
 
@@ -33,25 +36,6 @@ async fn launch_clients() -> LaunchClients {
     }
 }
 
-/// A role as DataZone makes an environment's user role: tagged with its ids.
-async fn user_role(name: &str, tags: &[(&str, &str)]) -> String {
-    let iam = aws_sdk_iam::Client::new(&aws().await);
-    let mut req = iam
-        .create_role()
-        .role_name(name)
-        .assume_role_policy_document(r#"{"Version":"2012-10-17","Statement":[]}"#);
-    for (k, v) in tags {
-        req = req.tags(
-            aws_sdk_iam::types::Tag::builder()
-                .key(*k)
-                .value(*v)
-                .build()
-                .unwrap(),
-        );
-    }
-    req.send().await.unwrap().role().unwrap().arn().to_owned()
-}
-
 fn env_tags(env: &str) -> [(&'static str, String); 3] {
     [
         ("AmazonDataZoneDomain", "dzd_toolkit".to_owned()),
@@ -66,41 +50,12 @@ async fn env_role(name: &str, env: &str) -> String {
     user_role(name, &tags).await
 }
 
-/// A product's stack as Service Catalog launches it: tagged with the launching principal.
-async fn product_stack(name: &str, principal: Option<&str>) -> String {
-    let cfn = aws_sdk_cloudformation::Client::new(&aws().await);
-    let mut req = cfn.create_stack().stack_name(name).template_body(
-        r#"{"Resources": {"Queue": {"Type": "AWS::SQS::Queue", "Properties": {}}}}"#,
-    );
-    if let Some(p) = principal {
-        req = req.tags(
-            aws_sdk_cloudformation::types::Tag::builder()
-                .key("aws:servicecatalog:provisioningPrincipalArn")
-                .value(p)
-                .build(),
-        );
-    }
-    req.send().await.unwrap().stack_id().unwrap().to_owned()
-}
-
-fn request(kind: &str, url: &str, stack: &str, properties: Value) -> Value {
-    json!({
-        "RequestType": kind,
-        "ResponseURL": url,
-        "StackId": stack,
-        "RequestId": "req-1",
-        "ResourceType": "Custom::DataZoneIds",
-        "LogicalResourceId": "Ids",
-        "ResourceProperties": properties,
-    })
-}
-
 /// Runs one custom resource request through `launch::handle`: the body CloudFormation got.
 async fn launch(kind: &str, stack: &str, properties: Value) -> Value {
     let (url, got) = response_url().await;
     let answered = athena_provisioning::toolkit::launch::handle(
         &launch_clients().await,
-        request(kind, &url, stack, properties),
+        launch_request(kind, &url, stack, properties),
     )
     .await
     .unwrap();
@@ -175,7 +130,7 @@ async fn a_product_gets_the_ids_of_the_role_that_launched_it() {
         &InMemoryDataZone::default(),
         &routing(),
         &tk,
-        request("Create", &url, &stack, claims),
+        launch_request("Create", &url, &stack, claims),
     )
     .await
     .unwrap();
@@ -203,7 +158,7 @@ async fn a_product_gets_the_ids_of_the_role_that_launched_it() {
         })
     );
     // An update answers the same, under the physical id CloudFormation already has.
-    let mut update = request("Update", "", &stack, json!({}));
+    let mut update = launch_request("Update", "", &stack, json!({}));
     update["PhysicalResourceId"] = json!("athena-fed-ids-Ids");
     let (url, got) = response_url().await;
     update["ResponseURL"] = json!(url);
@@ -289,23 +244,9 @@ async fn what_a_product_names_must_belong_to_the_launching_environment() {
     )
     .await;
     let aws = aws().await;
-    let secrets = aws_sdk_secretsmanager::Client::new(&aws);
     let mut secret_arns = Vec::new();
     for (name, project) in [("admin-ours", "proj-envo1"), ("admin-theirs", "proj-other")] {
-        let out = secrets
-            .create_secret()
-            .name(name)
-            .secret_string(r#"{"username":"a","password":"b"}"#)
-            .tags(
-                aws_sdk_secretsmanager::types::Tag::builder()
-                    .key("AmazonDataZoneProject")
-                    .value(project)
-                    .build(),
-            )
-            .send()
-            .await
-            .unwrap();
-        secret_arns.push(out.arn().unwrap().to_owned());
+        secret_arns.push(project_secret(name, "a", "b", project).await);
     }
     let ok = launch("Create", &stack, json!({"AdminSecretArn": secret_arns[0]})).await;
     assert_eq!(ok["Status"], "SUCCESS", "{ok}");
@@ -423,24 +364,6 @@ async fn connector_boundary(iam: &aws_sdk_iam::Client) {
         .await;
 }
 
-fn percent_decoded(s: &str) -> String {
-    let bytes = s.as_bytes();
-    let mut out = Vec::new();
-    let mut i = 0;
-    while i < bytes.len() {
-        if bytes[i] == b'%' && i + 2 < bytes.len() + 1 {
-            if let Ok(b) = u8::from_str_radix(&s[i + 1..i + 3], 16) {
-                out.push(b);
-                i += 3;
-                continue;
-            }
-        }
-        out.push(bytes[i]);
-        i += 1;
-    }
-    String::from_utf8(out).unwrap()
-}
-
 #[tokio::test]
 async fn the_environment_workflow_gives_and_takes_the_connector_role_and_the_portfolio() {
     let aws = aws().await;
@@ -526,7 +449,7 @@ async fn the_environment_workflow_gives_and_takes_the_connector_role_and_the_por
         .send()
         .await
         .unwrap();
-    let policy: Value = serde_json::from_str(&percent_decoded(policy.policy_document())).unwrap();
+    let policy: Value = serde_json::from_str(&urldecode(policy.policy_document())).unwrap();
     assert_eq!(policy, connector_policy("aws", ACCOUNT, REGION, "envw1"));
     assert_eq!(
         policy["Statement"][0]["Resource"],
@@ -685,9 +608,7 @@ async fn the_packaging_script_uploads_what_the_toolkit_reads() {
     let out = std::process::Command::new(root.join("scripts/package-toolkit.sh"))
         .arg(bucket)
         .env("BOOTSTRAP", &bootstrap)
-        .env("AWS_ENDPOINT_URL", moto_url())
-        .env("AWS_ACCESS_KEY_ID", "testing")
-        .env("AWS_SECRET_ACCESS_KEY", "testing")
+        .envs(moto_env())
         .env("AWS_DEFAULT_REGION", REGION)
         .output()
         .unwrap();
@@ -722,9 +643,7 @@ async fn the_packaging_script_uploads_what_the_toolkit_reads() {
     let wrong = std::process::Command::new(root.join("scripts/package-toolkit.sh"))
         .args([bucket, "athena-fed/toolkit/wrong", "arm64"])
         .env("BOOTSTRAP", &bootstrap)
-        .env("AWS_ENDPOINT_URL", moto_url())
-        .env("AWS_ACCESS_KEY_ID", "testing")
-        .env("AWS_SECRET_ACCESS_KEY", "testing")
+        .envs(moto_env())
         .env("AWS_DEFAULT_REGION", REGION)
         .output()
         .unwrap();
