@@ -66,8 +66,9 @@ async fn blocking<T: Send + 'static>(
         .map_err(|e| StepError::Database(format!("the Oracle task stopped: {e}")))
 }
 
-/// How long the administrator's login to SQL Server may take.
-const SQL_SERVER_LOGIN_TIMEOUT: Duration = Duration::from_secs(15);
+/// How long the administrator's login to Oracle may take (ODPI-C's connect has no limit of
+/// its own; the blocking thread is abandoned past it).
+const ORACLE_LOGIN_TIMEOUT: Duration = Duration::from_secs(15);
 
 /// SQL Server errors meaning the target of a revoke is already gone: no such login or user
 /// (15151, 15007), database (911), object (208, 3701).
@@ -161,8 +162,7 @@ impl Admin {
                     &admin.username,
                     Some(&admin.password),
                 );
-                let timeout = driver.connect_timeout.unwrap_or(SQL_SERVER_LOGIN_TIMEOUT);
-                match mssql::open(config, timeout).await {
+                match mssql::open(config, mssql::login_timeout(&driver)).await {
                     Ok(c) => Ok(Admin::SqlServer(Box::new(c))),
                     Err(OpenError::Rejected(m)) => Err(StepError::Database(format!(
                         "the administrator's login was rejected: {m}"
@@ -178,11 +178,18 @@ impl Admin {
                 let target = format!("{}:{}", url.host, url.port_or_default());
                 let connect_string = athena_connector::source::oracle::connect_string(url);
                 let (user, password) = (admin.username.clone(), admin.password.clone());
-                let conn = blocking(move || {
+                let login = blocking(move || {
                     oracle::Connector::new(user, password.expose(), connect_string).connect()
-                })
-                .await?
-                .map_err(|e| ora_err(&target, e))?;
+                });
+                let conn = tokio::time::timeout(ORACLE_LOGIN_TIMEOUT, login)
+                    .await
+                    .map_err(|_| {
+                        StepError::Database(format!(
+                            "cannot connect to {target}: no login within {} s",
+                            ORACLE_LOGIN_TIMEOUT.as_secs()
+                        ))
+                    })??
+                    .map_err(|e| ora_err(&target, e))?;
                 Ok(Admin::Oracle(Arc::new(conn)))
             }
             other => Err(StepError::Unsupported(format!(

@@ -128,7 +128,7 @@ const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 
 impl Connect {
     /// `connectTimeout` / `loginTimeout`, else [`CONNECT_TIMEOUT`].
-    fn connect_timeout(&self) -> Duration {
+    pub(crate) fn connect_timeout(&self) -> Duration {
         self.driver.connect_timeout.unwrap_or(CONNECT_TIMEOUT)
     }
 

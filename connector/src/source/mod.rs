@@ -113,24 +113,26 @@ pub struct TableRead<'a> {
 }
 
 impl TableRead<'_> {
-    /// The predicate of the split's key range (`from <= key < to`), if it has one; `engine`
-    /// names the engine in the error for a range without a key column.
-    pub fn key_range(
+    /// `SELECT … FROM <from> WHERE …` of this split: [`select`](Self::select) with the
+    /// split's key range (a range split of MySQL, SQL Server or Oracle), besides `extra`.
+    pub fn select_keyed(
         &self,
-        engine: &str,
-    ) -> Result<Option<crate::sql::select::RangePredicate>, SourceError> {
-        let Some(range) = &self.split.range else {
-            return Ok(None);
-        };
-        let key = range.column.as_deref().ok_or_else(|| {
-            SourceError::Unsupported(format!("a {engine} range split names no range_column"))
-        })?;
-        Ok(Some(crate::sql::select::RangePredicate {
-            expr: self.table.resolve_column(key)?.select.clone(),
-            from: range.from.map(crate::protocol::Scalar::Int64),
-            to: range.to.map(crate::protocol::Scalar::Int64),
-            cast: None,
-        }))
+        dialect: &dyn Dialect,
+        from: String,
+        mut extra: Vec<crate::sql::select::RangePredicate>,
+    ) -> Result<Query, SourceError> {
+        if let Some(range) = &self.split.range {
+            let key = range.column.as_deref().ok_or_else(|| {
+                SourceError::Unsupported("a range split names no range_column".into())
+            })?;
+            extra.push(crate::sql::select::RangePredicate {
+                expr: self.table.resolve_column(key)?.select.clone(),
+                from: range.from.map(crate::protocol::Scalar::Int64),
+                to: range.to.map(crate::protocol::Scalar::Int64),
+                cast: None,
+            });
+        }
+        self.select(dialect, from, &extra)
     }
 
     /// `SELECT <projection> FROM <from> WHERE <constraints and ranges> …` in `dialect`.

@@ -84,8 +84,9 @@ impl<C> LoginPool<C> {
                         _permit: permit,
                     })
                 }
-                Err(LoginFailure::Rejected(_)) if attempt == 0 => {
-                    tracing::warn!(target = %connect.target(), "login rejected; fetching the secret again");
+                Err(LoginFailure::Rejected(message)) if attempt == 0 => {
+                    // The server's message (no password in it): why the cached secret failed.
+                    tracing::warn!(target = %connect.target(), error = %message, "login rejected; fetching the secret again");
                     connect.invalidate();
                 }
                 Err(LoginFailure::Rejected(message)) => {

@@ -90,6 +90,16 @@ impl TableSlice {
         }
     }
 
+    /// This split cut into about `pieces` ranges of `lo..=hi` (of key `column`, or of
+    /// PostgreSQL pages when `None`); itself alone when there is nothing to cut.
+    pub fn cut(&self, lo: i64, hi: i64, pieces: u64, column: Option<&str>) -> Vec<TableSlice> {
+        let cut = ranges(lo, hi, pieces, column);
+        if cut.is_empty() {
+            return vec![self.clone()];
+        }
+        cut.into_iter().map(|r| self.with_range(r)).collect()
+    }
+
     /// The split's properties, in the order Athena shows them.
     pub fn to_properties(&self) -> IndexMap<String, String> {
         let mut p = IndexMap::new();

@@ -19,8 +19,8 @@ use crate::source::connect::{discard_on_error, RotatingPool, SERVER_IDLE_TIMEOUT
 use crate::sql::{Dialect, MySql, Query, SelectBuilder};
 
 use super::{
-    ranges, BatchSink, Column, Connect, Execution, Names, Source, SourceError, TableInfo,
-    TableRead, TableSlice,
+    BatchSink, Column, Connect, Execution, Names, Source, SourceError, TableInfo, TableRead,
+    TableSlice,
 };
 use decode::{bind, decode_row};
 pub use types::{map_column, map_result_column, MyColumn};
@@ -362,19 +362,13 @@ impl Source for MySqlSource {
         else {
             return Ok(vec![partition.clone()]);
         };
-        let n = (bytes as u64).div_ceil(target_bytes);
-        let cut = ranges(lo, hi, n, Some(&key));
-        if cut.is_empty() {
-            return Ok(vec![partition.clone()]);
-        }
-        Ok(cut.into_iter().map(|r| partition.with_range(r)).collect())
+        Ok(partition.cut(lo, hi, (bytes as u64).div_ceil(target_bytes), Some(&key)))
     }
 
     fn statement(&self, read: &TableRead<'_>) -> Result<Query, SourceError> {
         let table = read.table;
         let from = source_from(table, &read.split.partition)?;
-        let ranges: Vec<_> = read.key_range("MySQL")?.into_iter().collect();
-        read.select(&MySql, from, &ranges)
+        read.select_keyed(&MySql, from, vec![])
     }
 
     /// Streams the statement under a statement timeout ([`with_statement_timeout`]). A

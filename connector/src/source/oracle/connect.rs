@@ -40,7 +40,7 @@ pub fn connect_string(url: &JdbcUrl) -> String {
 /// library is missing and how to provide it.
 pub fn oracle_error(target: &str, e: oracle::Error) -> SourceError {
     let message = e.to_string();
-    if message.contains("DPI-1047") {
+    if missing_client(&e) {
         return SourceError::connect(
             target,
             format!(
@@ -49,6 +49,11 @@ pub fn oracle_error(target: &str, e: oracle::Error) -> SourceError {
         );
     }
     SourceError::database(message, e)
+}
+
+/// DPI-1047: ODPI-C could not load the Oracle client library.
+fn missing_client(e: &oracle::Error) -> bool {
+    e.to_string().contains("DPI-1047")
 }
 
 fn is_invalid_login(e: &oracle::Error) -> bool {
@@ -62,7 +67,9 @@ pub type Pool = LoginPool<oracle::Connection>;
 /// binary comparison and sorting (Athena's code-point order).
 const SESSION_SETUP: &str = "ALTER SESSION SET TIME_ZONE = 'UTC' NLS_NUMERIC_CHARACTERS = '.,' NLS_SORT = BINARY NLS_COMP = BINARY";
 
-/// Logs in once, on a blocking thread (ODPI-C is synchronous), and sets the session up.
+/// Logs in once, on a blocking thread (ODPI-C is synchronous), and sets the session up,
+/// within the connect timeout (`loginTimeout`/`connectTimeout`, else the default): past it
+/// the login is abandoned (the blocking thread finishes on its own and drops it).
 pub async fn login(
     connect: &Connect,
     user: String,
@@ -70,6 +77,7 @@ pub async fn login(
 ) -> Result<oracle::Connection, LoginFailure> {
     let target = connect.target();
     let connect_string = connect_string(&connect.url);
+    let timeout = connect.connect_timeout();
     let login = tokio::task::spawn_blocking(move || {
         let conn = oracle::Connector::new(
             user,
@@ -79,12 +87,19 @@ pub async fn login(
         .connect()?;
         conn.execute(SESSION_SETUP, &[])?;
         Ok::<_, oracle::Error>(conn)
-    })
-    .await
-    .map_err(|e| LoginFailure::Other(SourceError::connect(target.clone(), e)))?;
+    });
+    let login = tokio::time::timeout(timeout, login)
+        .await
+        .map_err(|_| {
+            LoginFailure::Other(SourceError::connect(
+                target.clone(),
+                format!("no login within {} s (loginTimeout)", timeout.as_secs()),
+            ))
+        })?
+        .map_err(|e| LoginFailure::Other(SourceError::connect(target.clone(), e)))?;
     login.map_err(|e| match e {
         e if is_invalid_login(&e) => LoginFailure::Rejected(e.to_string()),
-        e if e.to_string().contains("DPI-1047") => LoginFailure::Other(oracle_error(&target, e)),
+        e if missing_client(&e) => LoginFailure::Other(oracle_error(&target, e)),
         e => LoginFailure::Other(SourceError::connect(target, e)),
     })
 }

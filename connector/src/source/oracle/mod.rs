@@ -18,8 +18,8 @@ use crate::source::builder::BatchBuilder;
 use crate::sql::{Dialect, Oracle, Query};
 
 use super::{
-    ranges, BatchSink, Column, Connect, Execution, Names, Source, SourceError, TableInfo,
-    TableRead, TableSlice,
+    BatchSink, Column, Connect, Execution, Names, Source, SourceError, TableInfo, TableRead,
+    TableSlice,
 };
 pub use connect::connect_string;
 use connect::{login, oracle_error, Pool};
@@ -47,6 +47,33 @@ impl OracleSource {
         }
     }
 
+    /// Runs `f` on a pooled connection on a blocking thread (ODPI-C is synchronous), each
+    /// round trip bounded by the statement timeout; the connection goes back to the pool
+    /// unless `f` failed.
+    async fn with_conn<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&oracle::Connection) -> oracle::Result<T> + Send + 'static,
+    ) -> Result<T, SourceError> {
+        let lent = self
+            .pool
+            .acquire(&self.connect, |u, p| login(&self.connect, u, p))
+            .await?;
+        let target = self.connect.target();
+        let timeout = self.connect.statement_timeout();
+        let (lent, result) = tokio::task::spawn_blocking(move || {
+            let result = lent
+                .conn
+                .set_call_timeout(Some(timeout))
+                .and_then(|()| f(&lent.conn));
+            (lent, result)
+        })
+        .await
+        .map_err(|e| SourceError::connect(target.clone(), e))?;
+        let value = result.map_err(|e| oracle_error(&target, e))?;
+        self.pool.give_back(lent);
+        Ok(value)
+    }
+
     /// Runs a catalog query, every value bound as text, and returns its rows as text.
     async fn rows(
         &self,
@@ -54,41 +81,24 @@ impl OracleSource {
         params: Vec<String>,
     ) -> Result<TextRows, SourceError> {
         let sql = sql.into();
-        let lent = self
-            .pool
-            .acquire(&self.connect, |u, p| login(&self.connect, u, p))
-            .await?;
-        let target = self.connect.target();
-        let (lent, result) = tokio::task::spawn_blocking(move || {
-            let result = (|| {
-                let binds: Vec<&dyn oracle::sql_type::ToSql> = params
-                    .iter()
-                    .map(|p| p as &dyn oracle::sql_type::ToSql)
-                    .collect();
-                let rows = lent.conn.query(&sql, &binds)?;
-                let mut out = Vec::new();
-                for row in rows {
-                    let row = row?;
-                    let n = row.sql_values().len();
-                    out.push(
-                        (0..n)
-                            .map(|i| row.get::<_, Option<String>>(i))
-                            .collect::<Result<Vec<_>, _>>()?,
-                    );
-                }
-                Ok::<_, oracle::Error>(out)
-            })();
-            (lent, result)
+        self.with_conn(move |conn| {
+            let binds: Vec<&dyn oracle::sql_type::ToSql> = params
+                .iter()
+                .map(|p| p as &dyn oracle::sql_type::ToSql)
+                .collect();
+            let mut out = Vec::new();
+            for row in conn.query(&sql, &binds)? {
+                let row = row?;
+                let n = row.sql_values().len();
+                out.push(
+                    (0..n)
+                        .map(|i| row.get::<_, Option<String>>(i))
+                        .collect::<Result<Vec<_>, _>>()?,
+                );
+            }
+            Ok(out)
         })
         .await
-        .map_err(|e| SourceError::connect(target.clone(), e))?;
-        match result {
-            Ok(rows) => {
-                self.pool.give_back(lent);
-                Ok(rows)
-            }
-            Err(e) => Err(oracle_error(&target, e)),
-        }
     }
 
     async fn names(
@@ -202,24 +212,16 @@ impl Source for OracleSource {
 
     async fn query_columns(&self, query: &str) -> Result<Vec<Column>, SourceError> {
         let sql = format!("SELECT * FROM ({query}) WHERE 1 = 0");
-        let lent = self
-            .pool
-            .acquire(&self.connect, |u, p| login(&self.connect, u, p))
-            .await?;
-        let target = self.connect.target();
-        let (lent, described) = tokio::task::spawn_blocking(move || {
-            let described = lent.conn.query(&sql, &[]).map(|rows| {
-                rows.column_info()
+        let described = self
+            .with_conn(move |conn| {
+                Ok(conn
+                    .query(&sql, &[])?
+                    .column_info()
                     .iter()
                     .map(|c| types::describe(c.name(), c.oracle_type()))
-                    .collect::<Vec<_>>()
-            });
-            (lent, described)
-        })
-        .await
-        .map_err(|e| SourceError::connect(target.clone(), e))?;
-        let described = described.map_err(|e| oracle_error(&target, e))?;
-        self.pool.give_back(lent);
+                    .collect::<Vec<_>>())
+            })
+            .await?;
         described
             .iter()
             .map(|c| {
@@ -289,11 +291,7 @@ impl Source for OracleSource {
         let (Some(lo), Some(hi)) = (bound(0), bound(1)) else {
             return Ok(vec![partition.clone()]);
         };
-        let cut = ranges(lo, hi, (bytes as u64).div_ceil(target_bytes), Some(&key));
-        if cut.is_empty() {
-            return Ok(vec![partition.clone()]);
-        }
-        Ok(cut.into_iter().map(|r| partition.with_range(r)).collect())
+        Ok(partition.cut(lo, hi, (bytes as u64).div_ceil(target_bytes), Some(&key)))
     }
 
     fn statement(&self, read: &TableRead<'_>) -> Result<Query, SourceError> {
@@ -305,8 +303,7 @@ impl Source for OracleSource {
                 Oracle.quote(&read.split.partition)?
             );
         }
-        let ranges: Vec<_> = read.key_range("Oracle")?.into_iter().collect();
-        read.select(&Oracle, from, &ranges)
+        read.select_keyed(&Oracle, from, vec![])
     }
 
     /// Reads on a blocking thread, a batch at a time over a channel of one: memory holds
@@ -332,12 +329,16 @@ impl Source for OracleSource {
             .acquire(&self.connect, |u, p| login(&self.connect, u, p))
             .await?;
         let target = self.connect.target();
+        let timeout = self.connect.statement_timeout();
         let (tx, mut rx) = tokio::sync::mpsc::channel(1);
         tracing::debug!(sql, params = binds.len(), "query");
+        let error_target = target.clone();
         let reader = tokio::task::spawn_blocking(move || {
             let result = (|| -> Result<(), SourceError> {
                 let conn = &lent.conn;
-                let db = |e: oracle::Error| SourceError::database(e.to_string(), e);
+                let db = |e: oracle::Error| oracle_error(&error_target, e);
+                // Each round trip (execute, every fetch) within the request's deadline.
+                conn.set_call_timeout(Some(timeout)).map_err(db)?;
                 if passthrough {
                     conn.execute("SET TRANSACTION READ ONLY", &[]).map_err(db)?;
                 }

@@ -27,7 +27,7 @@ use copy::CopyDecoder;
 pub use types::{map_column, Decode, PgColumn};
 
 use super::{
-    distinct_columns, ranges, BatchSink, Column, Connect, DatabaseError, Execution, Names, Source,
+    distinct_columns, BatchSink, Column, Connect, DatabaseError, Execution, Names, Source,
     SourceError, Statement, TableInfo, TableRead, TableSlice,
 };
 
@@ -216,8 +216,8 @@ impl PostgresSource {
                     )));
                 }
             }
-            if out.rows > 0 {
-                sink.push(out.finish()).await?;
+            if let Some(batch) = out.rest() {
+                sink.push(batch).await?;
             }
             sqlx::query("COMMIT").execute(&mut *conn).await?;
             Ok(())
@@ -584,11 +584,7 @@ impl Source for PostgresSource {
         }
         let n = (bytes as u64).div_ceil(target_bytes).min(pages);
         // Ranges of pages; the last is open, so pages added since this count are read too.
-        let cut = ranges(0, pages as i64 - 1, n, None);
-        if cut.is_empty() {
-            return Ok(vec![partition.clone()]);
-        }
-        Ok(cut.into_iter().map(|r| partition.with_range(r)).collect())
+        Ok(partition.cut(0, pages as i64 - 1, n, None))
     }
 
     fn statement(&self, read: &TableRead<'_>) -> Result<Query, SourceError> {

@@ -74,7 +74,8 @@ pub fn config(
     config
 }
 
-fn login_timeout(driver: &DriverOptions) -> Duration {
+/// How long a login may take: `loginTimeout`, else 15 s (also the provisioning steps').
+pub fn login_timeout(driver: &DriverOptions) -> Duration {
     driver.connect_timeout.unwrap_or(LOGIN_TIMEOUT)
 }
 

@@ -17,8 +17,8 @@ use crate::sql::select::RangePredicate;
 use crate::sql::{Dialect, Query, SqlServer};
 
 use super::{
-    ranges, BatchSink, Column, Connect, Execution, Names, Source, SourceError, TableInfo,
-    TableRead, TableSlice,
+    BatchSink, Column, Connect, Execution, Names, Source, SourceError, TableInfo, TableRead,
+    TableSlice,
 };
 use connect::{database_error, login, Lent, Pool};
 pub use types::{map_column, parse_type_name, MsColumn};
@@ -418,11 +418,7 @@ impl Source for SqlServerSource {
         let (Some(lo), Some(hi)) = (optional_integer(row, 0)?, optional_integer(row, 1)?) else {
             return Ok(vec![partition.clone()]);
         };
-        let cut = ranges(lo, hi, (bytes as u64).div_ceil(target_bytes), Some(&key));
-        if cut.is_empty() {
-            return Ok(vec![partition.clone()]);
-        }
-        Ok(cut.into_iter().map(|r| partition.with_range(r)).collect())
+        Ok(partition.cut(lo, hi, (bytes as u64).div_ceil(target_bytes), Some(&key)))
     }
 
     fn statement(&self, read: &TableRead<'_>) -> Result<Query, SourceError> {
@@ -448,8 +444,7 @@ impl Source for SqlServerSource {
                 cast: None,
             });
         }
-        ranges.extend(read.key_range("SQL Server")?);
-        read.select(&SqlServer, from, &ranges)
+        read.select_keyed(&SqlServer, from, ranges)
     }
 
     async fn execute(
