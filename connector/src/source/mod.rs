@@ -185,4 +185,32 @@ impl Execution<'_> {
     pub fn names(&self) -> Vec<String> {
         self.columns.iter().map(|c| c.name.clone()).collect()
     }
+
+    /// What an engine's `execute` starts from: the statement's parts, the columns' names,
+    /// and a batch builder sized for `sink`.
+    pub fn start(self, sink: &dyn BatchSink) -> Result<Run, SourceError> {
+        let names = self.names();
+        let (sql, params, passthrough) = self.statement.into_parts();
+        let out = builder::BatchBuilder::new(self.schema)
+            .map_err(SourceError::Unsupported)?
+            .sized_for(sink.batch_bytes());
+        Ok(Run {
+            sql,
+            params,
+            passthrough,
+            names,
+            out,
+        })
+    }
+}
+
+/// An [`Execution`] under way ([`Execution::start`]).
+pub struct Run {
+    pub sql: String,
+    pub params: Vec<crate::protocol::Scalar>,
+    /// A user's passthrough query (read-only, its connection not reused).
+    pub passthrough: bool,
+    /// The columns' names, for errors about their values.
+    pub names: Vec<String>,
+    pub out: builder::BatchBuilder,
 }

@@ -14,8 +14,8 @@ use sqlx::{AssertSqlSafe, Column as _, ConnectOptions, Row, TypeInfo};
 
 use crate::config::TlsMode;
 use crate::protocol::{Constraints, TableName};
-use crate::source::builder::BatchBuilder;
 use crate::source::connect::{discard_on_error, RotatingPool, SERVER_IDLE_TIMEOUT};
+use crate::source::Run;
 use crate::sql::{Dialect, MySql, Query, SelectBuilder};
 
 use super::{
@@ -380,11 +380,13 @@ impl Source for MySqlSource {
         run: Execution<'_>,
         sink: &mut dyn BatchSink,
     ) -> Result<(), SourceError> {
-        let names = run.names();
-        let (sql, params, passthrough) = run.statement.into_parts();
-        let mut out = BatchBuilder::new(run.schema)
-            .map_err(SourceError::Unsupported)?
-            .sized_for(sink.batch_bytes());
+        let Run {
+            sql,
+            params,
+            passthrough,
+            names,
+            mut out,
+        } = run.start(&*sink)?;
         let mut conn = self.conn().await?;
         if passthrough {
             conn.close_on_drop();

@@ -14,7 +14,7 @@ use arrow::datatypes::DataType;
 use async_trait::async_trait;
 
 use crate::protocol::{Constraints, TableName};
-use crate::source::builder::BatchBuilder;
+use crate::source::Run;
 use crate::sql::{Dialect, Oracle, Query};
 
 use super::{
@@ -314,16 +314,18 @@ impl Source for OracleSource {
         run: Execution<'_>,
         sink: &mut dyn BatchSink,
     ) -> Result<(), SourceError> {
-        let names = run.names();
-        let (sql, params, passthrough) = run.statement.into_parts();
+        let Run {
+            sql,
+            params,
+            passthrough,
+            names,
+            mut out,
+        } = run.start(&*sink)?;
         let binds = params
             .iter()
             .map(values::bind)
             .collect::<Result<Vec<_>, _>>()
             .map_err(SourceError::Unsupported)?;
-        let mut out = BatchBuilder::new(run.schema)
-            .map_err(SourceError::Unsupported)?
-            .sized_for(sink.batch_bytes());
         let lent = self
             .pool
             .acquire(&self.connect, |u, p| login(&self.connect, u, p))

@@ -12,7 +12,7 @@ use sqlx::{AssertSqlSafe, ConnectOptions, Row};
 use tokio::sync::OnceCell;
 
 use crate::protocol::{Constraints, TableName};
-use crate::source::builder::BatchBuilder;
+use crate::source::Run;
 use crate::sql::{Dialect, Query, Sqlite};
 
 use super::{
@@ -150,12 +150,14 @@ impl Source for SqliteSource {
         run: Execution<'_>,
         sink: &mut dyn BatchSink,
     ) -> Result<(), SourceError> {
-        let names = run.names();
         // The file is opened read-only: a passthrough query cannot change it.
-        let (sql, params, _) = run.statement.into_parts();
-        let mut out = BatchBuilder::new(run.schema)
-            .map_err(SourceError::Unsupported)?
-            .sized_for(sink.batch_bytes());
+        let Run {
+            sql,
+            params,
+            names,
+            mut out,
+            ..
+        } = run.start(&*sink)?;
         let pool = self.pool().await?;
         let mut q = sqlx::query(AssertSqlSafe(sql.clone()));
         for p in &params {

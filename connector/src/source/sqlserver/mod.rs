@@ -12,7 +12,7 @@ use futures_util::TryStreamExt;
 use tiberius::{ColumnData, Row};
 
 use crate::protocol::{Constraints, Range as ValueRange, Scalar, TableName, ValueSet};
-use crate::source::builder::BatchBuilder;
+use crate::source::Run;
 use crate::sql::select::RangePredicate;
 use crate::sql::{Dialect, Query, SqlServer};
 
@@ -452,14 +452,16 @@ impl Source for SqlServerSource {
         run: Execution<'_>,
         sink: &mut dyn BatchSink,
     ) -> Result<(), SourceError> {
-        let names = run.names();
-        let (sql, params, passthrough) = run.statement.into_parts();
+        let Run {
+            sql,
+            params,
+            passthrough,
+            names,
+            mut out,
+        } = run.start(&*sink)?;
         if passthrough {
             check_passthrough(&sql)?;
         }
-        let mut out = BatchBuilder::new(run.schema)
-            .map_err(SourceError::Unsupported)?
-            .sized_for(sink.batch_bytes());
         let mut lent = self
             .pool
             .acquire(&self.connect, |u, p| login(&self.connect, u, p))
